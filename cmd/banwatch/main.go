@@ -1,0 +1,68 @@
+// Command banwatch finds banned security software (Kaspersky, by its
+// built-in policy) on a machine or a mounted disk image and reports it.
+//
+// This file only dispatches; each command lives in its own file.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Exit codes, as DESIGN.md and the README state them.
+const (
+	exitOK       = 0
+	exitFindings = 1
+	exitUsage    = 2
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return exitUsage
+	}
+	switch args[0] {
+	case "scan":
+		return cmdScan(ctx, args[1:], stdout, stderr)
+	case "policy":
+		return cmdPolicy(args[1:], stdout, stderr)
+	case "version":
+		return cmdVersion(args[1:], stdout, stderr)
+	case "help", "-h", "-help", "--help":
+		usage(stdout)
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "banwatch: unknown command %q (run \"banwatch help\")\n", args[0])
+	return exitUsage
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `banwatch finds banned security software (Kaspersky) and says why it matters.
+
+Usage:
+  banwatch scan [--root DIR] [--policy FILE] [--format text|json] [--as-of YYYY-MM-DD]
+                [--jurisdiction CODE] [--fail-on low|medium|high|critical] [--detectors a,b,...]
+  banwatch policy show|check [FILE]
+  banwatch version
+
+Run "banwatch scan -h" for the scan flags. Exit codes of scan: 0 no finding at or
+above --fail-on, 1 findings, 2 usage or configuration error.
+`)
+}
+
+// usageError prints a one-line error for a command and returns exitUsage.
+func usageError(stderr io.Writer, cmd string, format string, args ...any) int {
+	fmt.Fprintf(stderr, "banwatch %s: %s\n", cmd, fmt.Sprintf(format, args...))
+	return exitUsage
+}

@@ -1,0 +1,130 @@
+// Package detectors observes a machine, or an offline image of one, and
+// returns typed inventory items with their evidence. It knows nothing of
+// policy: deciding what an item means is the policy package's job.
+//
+// Each detector lives in its own file (dpkg.go, rpm.go, ...) and registers
+// itself from init, the way Prometheus node_exporter's collectors do; the
+// part that differs per OS sits in files with build tags
+// (kernelmodules_linux.go). File-based detectors read only through
+// Env.Root, an fs.FS rooted at the scanned root, so a live scan, an offline
+// image and a test fixture are read the same way.
+package detectors
+
+import (
+	"context"
+	"io/fs"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// Detector enumerates one source of inventory.
+//
+// A detector returns what it could read even when it also returns an error:
+// a damaged database yields the packages before the damage and an error
+// naming the file and line, and the scan reports both.
+type Detector interface {
+	Detect(ctx context.Context, env *Env) ([]Item, error)
+}
+
+// DetectorFunc adapts a function to Detector.
+type DetectorFunc func(ctx context.Context, env *Env) ([]Item, error)
+
+// Detect calls f.
+func (f DetectorFunc) Detect(ctx context.Context, env *Env) ([]Item, error) { return f(ctx, env) }
+
+// Env is what a detector may use. The scan builds one per run.
+type Env struct {
+	// Root is the scanned root: "/" on a live machine, a mounted image
+	// otherwise. Paths in it are slash-separated and relative ("etc/hostname").
+	Root fs.FS
+	// RootDir is the root as the user gave it, for messages.
+	RootDir string
+	// Live is true when Root is the running system, so live sources
+	// (processes, loaded modules) describe the same machine.
+	Live bool
+	// Host is the identified target system.
+	Host Host
+	// Paths are path patterns (fs.Glob syntax, relative to Root) that the
+	// files detector looks up. The scan fills them from the policy, so
+	// this package needs no knowledge of which products matter.
+	Paths []string
+	// Proc is the live /proc, for detectors that read kernel state.
+	Proc fs.FS
+	// Processes lists live processes.
+	Processes ProcessLister
+	// TempDir is where a detector may copy a database it must not open in
+	// place (see rpm.go). Empty means os.TempDir().
+	TempDir string
+	Log     *zap.Logger
+	Now     func() time.Time
+}
+
+// Kind says what an item is.
+type Kind string
+
+// Kinds of inventory items. They appear as evidence "type" in reports.
+const (
+	KindPackage      Kind = "package"
+	KindService      Kind = "service"
+	KindProcess      Kind = "process"
+	KindKernelModule Kind = "kernel-module"
+	KindFolder       Kind = "folder"
+	KindFile         Kind = "file"
+)
+
+// State is what the source says about an item.
+type State string
+
+// States. Packages use installed, partial and leftover; services enabled,
+// disabled, masked and leftover; processes running; modules loaded; files
+// and folders present.
+const (
+	StateInstalled State = "installed"
+	// StatePartial: the package manager stopped half way (unpacked,
+	// half-installed, half-configured): its files are on disk.
+	StatePartial  State = "partial"
+	StateLeftover State = "leftover"
+	StateEnabled  State = "enabled"
+	StateDisabled State = "disabled"
+	StateMasked   State = "masked"
+	StateRunning  State = "running"
+	StateLoaded   State = "loaded"
+	StatePresent  State = "present"
+)
+
+// Item is one thing a detector saw.
+type Item struct {
+	// Detector is filled in by Run with the detector's name.
+	Detector string
+	Kind     Kind
+	// Name is the package, unit, process, module name, or for files and
+	// folders the path relative to the root.
+	Name    string
+	Version string
+	// Publisher is the package's vendor or maintainer, as recorded.
+	Publisher string
+	// Path is where the evidence was read: "var/lib/dpkg/status",
+	// "lib/systemd/system/kesl.service", "/proc/812".
+	Path string
+	// Exec is the executable as the machine sees it: a unit's ExecStart
+	// program, a process's image.
+	Exec string
+	// ExecMissing is set when Exec does not exist under the root.
+	ExecMissing bool
+	State       State
+	// Detail is the raw line or short text that proves the item, such as
+	// "Status: install ok installed".
+	Detail string
+	// Process is set for processes.
+	Process *Process
+}
+
+// Process is what a process snapshot records.
+type Process struct {
+	PID     int32
+	PPID    int32
+	User    string
+	Cmdline string
+	Started time.Time
+}

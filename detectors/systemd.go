@@ -1,0 +1,265 @@
+package detectors
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+)
+
+func init() {
+	register(Spec{Name: "systemd", OS: []string{"linux"}, Detector: DetectorFunc(detectSystemd)})
+}
+
+// unitDirs are systemd's system unit directories, highest precedence
+// first (systemd.unit(5), "Unit File Load Path").
+var unitDirs = []string{
+	"etc/systemd/system",
+	"run/systemd/system",
+	"usr/local/lib/systemd/system",
+	"lib/systemd/system",
+	"usr/lib/systemd/system",
+}
+
+// unit is what the scan learns of one service unit.
+type unit struct {
+	name     string
+	file     string // where its unit file is, "" if only links name it
+	masked   bool
+	wantedBy []string // the .wants/.requires directories that link it
+	dropIns  []string
+}
+
+func detectSystemd(ctx context.Context, env *Env) ([]Item, error) {
+	units := map[string]*unit{}
+	get := func(name string) *unit {
+		if u := units[name]; u != nil {
+			return u
+		}
+		u := &unit{name: name}
+		units[name] = u
+		return u
+	}
+	var errs []error
+	for _, dir := range unitDirs {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if err := scanUnitDir(env.Root, dir, get); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	names := make([]string, 0, len(units))
+	for n := range units {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	items := make([]Item, 0, len(names))
+	for _, n := range names {
+		it, err := unitItem(env.Root, units[n])
+		if err != nil {
+			errs = append(errs, err)
+		}
+		items = append(items, it)
+	}
+	return items, errors.Join(errs...)
+}
+
+// scanUnitDir records the service units, enablement links and drop-ins in
+// one directory. Directories earlier in unitDirs win.
+func scanUnitDir(root fs.FS, dir string, get func(string) *unit) error {
+	entries, err := fs.ReadDir(root, dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		name, full := e.Name(), path.Join(dir, e.Name())
+		switch {
+		case strings.HasSuffix(name, ".wants") || strings.HasSuffix(name, ".requires"):
+			for _, link := range serviceNames(root, full) {
+				u := get(templateOf(link))
+				u.wantedBy = append(u.wantedBy, full)
+			}
+		case strings.HasSuffix(name, ".service.d"):
+			u := get(strings.TrimSuffix(name, ".d"))
+			for _, conf := range confFiles(root, full) {
+				u.dropIns = append(u.dropIns, path.Join(full, conf))
+			}
+		case strings.HasSuffix(name, ".service"):
+			u := get(name)
+			if u.file != "" || u.masked {
+				continue // shadowed by a directory of higher precedence
+			}
+			if target, err := readLink(root, full); err == nil && target == "/dev/null" {
+				u.masked = true
+				continue
+			}
+			u.file = full
+		}
+	}
+	return nil
+}
+
+func serviceNames(root fs.FS, dir string) []string {
+	entries, _ := fs.ReadDir(root, dir)
+	var out []string
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".service") {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
+
+func confFiles(root fs.FS, dir string) []string {
+	entries, _ := fs.ReadDir(root, dir)
+	var out []string
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".conf") {
+			out = append(out, e.Name())
+		}
+	}
+	return out // ReadDir sorts: drop-ins apply in that order
+}
+
+// templateOf maps an instance "getty@tty1.service" to its template
+// "getty@.service", whose file is the one on disk.
+func templateOf(name string) string {
+	at := strings.IndexByte(name, '@')
+	if at < 0 {
+		return name
+	}
+	return name[:at+1] + ".service"
+}
+
+func unitItem(root fs.FS, u *unit) (Item, error) {
+	it := Item{Kind: KindService, Name: u.name, Path: u.file}
+	var err error
+	switch {
+	case u.masked:
+		it.State, it.Detail = StateMasked, "masked (linked to /dev/null)"
+		return it, nil
+	case u.file == "" && len(u.wantedBy) > 0:
+		// Only an enablement link is left: the unit file is gone.
+		it.State = StateLeftover
+		it.Path = path.Join(u.wantedBy[0], u.name)
+		it.Detail = "enablement link in " + path.Base(u.wantedBy[0]) + " without a unit file"
+		return it, nil
+	case u.file == "":
+		// Only drop-ins are left (run/ holds drop-ins for units of any
+		// directory, so this is common and harmless).
+		it.State = StateLeftover
+		it.Path = u.dropIns[0]
+		it.Detail = "drop-in without a unit file"
+		return it, nil
+	case len(u.wantedBy) > 0:
+		targets := make([]string, len(u.wantedBy))
+		for i, w := range u.wantedBy {
+			targets[i] = path.Base(w)
+		}
+		it.State, it.Detail = StateEnabled, "enabled ("+strings.Join(targets, ", ")+")"
+	default:
+		it.State, it.Detail = StateDisabled, "not enabled"
+	}
+	it.Exec, err = unitExecStart(root, append([]string{u.file}, u.dropIns...))
+	if errors.Is(err, fs.ErrNotExist) {
+		// A link to a unit file that is gone: a leftover, not a failure.
+		it.State, it.Detail = StateLeftover, "unit file links to a missing file"
+		return it, nil
+	}
+	if it.Exec != "" {
+		it.Detail += ", ExecStart=" + it.Exec
+		it.ExecMissing = !fileExists(root, strings.TrimPrefix(it.Exec, "/"))
+	}
+	return it, err
+}
+
+// unitExecStart returns the program of the first ExecStart= in the
+// [Service] section of the unit and its drop-ins, in order; an empty
+// "ExecStart=" clears what came before, as in systemd.
+func unitExecStart(root fs.FS, files []string) (string, error) {
+	var execs []string
+	for _, f := range files {
+		b, err := fs.ReadFile(root, f)
+		if err != nil {
+			return firstOf(execs), err
+		}
+		for _, v := range serviceValues(string(b), "ExecStart") {
+			if v == "" {
+				execs = nil
+				continue
+			}
+			execs = append(execs, v)
+		}
+	}
+	return execProgram(firstOf(execs)), nil
+}
+
+func firstOf(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return s[0]
+}
+
+// serviceValues returns the values of key in the [Service] section,
+// joining lines continued with a backslash.
+func serviceValues(text, key string) []string {
+	var out []string
+	section := ""
+	sc := bufio.NewScanner(strings.NewReader(text))
+	sc.Buffer(nil, 1<<20)
+	var cont strings.Builder
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if strings.HasSuffix(line, "\\") {
+			cont.WriteString(strings.TrimSuffix(line, "\\") + " ")
+			continue
+		}
+		if cont.Len() > 0 {
+			line = cont.String() + line
+			cont.Reset()
+		}
+		switch {
+		case line == "" || line[0] == '#' || line[0] == ';':
+		case line[0] == '[':
+			section = line
+		case section == "[Service]":
+			if k, v, ok := strings.Cut(line, "="); ok && strings.TrimSpace(k) == key {
+				out = append(out, strings.TrimSpace(v))
+			}
+		}
+	}
+	return out
+}
+
+// execProgram takes the program from an ExecStart value, dropping the
+// special prefixes (systemd.service(5): "@-:+!") and the arguments.
+func execProgram(v string) string {
+	v = strings.TrimLeft(v, "@-:+!")
+	if v == "" {
+		return ""
+	}
+	if v[0] == '"' || v[0] == '\'' {
+		if end := strings.IndexByte(v[1:], v[0]); end >= 0 {
+			return v[1 : end+1]
+		}
+	}
+	prog, _, _ := strings.Cut(v, " ")
+	return prog
+}
+
+func readLink(root fs.FS, name string) (string, error) {
+	l, ok := root.(fs.ReadLinkFS)
+	if !ok {
+		return "", fmt.Errorf("%s: file system cannot read links", name)
+	}
+	return l.ReadLink(name)
+}

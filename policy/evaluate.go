@@ -1,0 +1,331 @@
+package policy
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/banwatch/banwatch/detectors"
+)
+
+// Options set what an evaluation is relative to.
+type Options struct {
+	// AsOf is the day the cut-off rules are evaluated for.
+	AsOf time.Time
+	// Jurisdiction is an ISO 3166 code; empty means the policy's default.
+	Jurisdiction string
+	// HostID makes finding ids unique per host and stable across scans.
+	HostID string
+}
+
+// group is the evidence of one product on the machine.
+type group struct {
+	vendor  int
+	product int    // index in the vendor's products; -1 if not identified
+	key     string // product id, "package:NAME" or "unidentified"
+	name    string
+	items   []detectors.Item
+}
+
+// Evaluate turns inventory into findings: one per product and kind, with
+// all of the product's evidence merged.
+func (c *Compiled) Evaluate(items []detectors.Item, o Options) []Finding {
+	if o.Jurisdiction == "" {
+		o.Jurisdiction = c.policy.DefaultJurisdiction
+	}
+	var out []Finding
+	for _, g := range c.group(items) {
+		out = append(out, c.findings(g, o)...)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if a, b := out[i].Severity.Rank(), out[j].Severity.Rank(); a != b {
+			return a > b
+		}
+		if out[i].Product != out[j].Product {
+			return out[i].Product < out[j].Product
+		}
+		return out[i].Kind < out[j].Kind
+	})
+	return out
+}
+
+// group sorts matched items into products. Vendor-wide artefacts join the
+// vendor's main product on this machine, or, when none was found, an
+// unidentified one; a package known only by its publisher is a product of
+// its own.
+func (c *Compiled) group(items []detectors.Item) []*group {
+	byKey := map[string]*group{}
+	var groups []*group
+	loose := map[int][]detectors.Item{}
+	get := func(vendor, product int, key, name string) *group {
+		k := fmt.Sprintf("%d/%s", vendor, key)
+		if g := byKey[k]; g != nil {
+			return g
+		}
+		g := &group{vendor: vendor, product: product, key: key, name: name}
+		byKey[k] = g
+		groups = append(groups, g)
+		return g
+	}
+	for i := range items {
+		it := &items[i]
+		t, ok := c.match(it)
+		switch {
+		case !ok:
+		case t.product >= 0:
+			p := c.policy.Vendors[t.vendor].Products[t.product]
+			g := get(t.vendor, t.product, p.ID, p.Name)
+			g.items = append(g.items, *it)
+		case it.Kind == detectors.KindPackage:
+			name := fmt.Sprintf("%s software (package %s)", c.policy.Vendors[t.vendor].Name, it.Name)
+			g := get(t.vendor, -1, "package:"+it.Name, name)
+			g.items = append(g.items, *it)
+		default:
+			loose[t.vendor] = append(loose[t.vendor], *it)
+		}
+	}
+	for vi := range c.policy.Vendors {
+		if len(loose[vi]) == 0 {
+			continue
+		}
+		g := mainGroup(groups, vi)
+		if g == nil {
+			g = get(vi, -1, "unidentified", c.policy.Vendors[vi].Name+" software (product not identified)")
+		}
+		g.items = append(g.items, loose[vi]...)
+	}
+	sort.SliceStable(groups, func(i, j int) bool {
+		a, b := groups[i], groups[j]
+		if a.vendor != b.vendor {
+			return a.vendor < b.vendor
+		}
+		return target{a.vendor, a.product}.less(target{b.vendor, b.product})
+	})
+	return groups
+}
+
+// mainGroup is the vendor's first installed product, else its first one.
+func mainGroup(groups []*group, vendor int) *group {
+	var first *group
+	for _, g := range groups {
+		if g.vendor != vendor {
+			continue
+		}
+		if installed(g.items) {
+			return g
+		}
+		if first == nil {
+			first = g
+		}
+	}
+	return first
+}
+
+// installed says whether the evidence shows a product that is there to
+// run, not just its leftovers: a package that is (even partly) installed,
+// a running process, a loaded module, or an enabled unit whose program is
+// on disk.
+func installed(items []detectors.Item) bool {
+	return slices.ContainsFunc(items, isInstallEvidence)
+}
+
+func isInstallEvidence(it detectors.Item) bool {
+	switch it.State {
+	case detectors.StateInstalled, detectors.StatePartial, detectors.StateRunning, detectors.StateLoaded:
+		return true
+	case detectors.StateEnabled:
+		return it.Kind == detectors.KindService && it.Exec != "" && !it.ExecMissing
+	}
+	return false
+}
+
+func (c *Compiled) findings(g *group, o Options) []Finding {
+	v := &c.policy.Vendors[g.vendor]
+	c.sortEvidence(g)
+	base := Finding{
+		Vendor:   v.Name,
+		Product:  g.name,
+		Version:  version(g.items),
+		Evidence: evidence(g.items),
+	}
+	if g.product >= 0 {
+		base.ProductID = g.key
+	}
+	if !installed(g.items) {
+		f := c.finding(base, v, KindRemnant, o, g.key)
+		f.Summary = fmt.Sprintf("Leftovers of %s remain, but the product is not installed: %s.", g.name, brief(g.items))
+		return []Finding{f}
+	}
+	f := c.finding(base, v, KindProduct, o, g.key)
+	f.Summary = fmt.Sprintf("%s is %s: %s.", nameVersion(g.name, base.Version), presence(g.items), brief(g.items))
+	out := []Finding{f}
+	if j, cut, ok := cutOff(v, o); ok {
+		f := c.finding(base, v, KindUpdatesCutOff, o, g.key)
+		f.Jurisdiction, f.CutOff = j.Code, cut.Format(time.DateOnly)
+		f.Summary = fmt.Sprintf("%s can no longer receive signature or software updates: in %s they are prohibited from %s, so it no longer protects this machine.",
+			g.name, j.Name, f.CutOff)
+		out = append(out, f)
+	}
+	return out
+}
+
+func (c *Compiled) finding(base Finding, v *Vendor, kind Kind, o Options, productKey string) Finding {
+	f := base
+	f.Kind = kind
+	f.Rule = v.ID + "." + string(kind)
+	f.Severity = v.Severity[string(kind)]
+	if f.Severity == "" {
+		f.Severity = kinds[kind]
+	}
+	f.Remediation = strings.ReplaceAll(v.Remediation[string(kind)], "{product}", base.Product)
+	sum := sha256.Sum256([]byte(o.HostID + "\x00" + f.Rule + "\x00" + v.ID + "/" + productKey))
+	f.ID = hex.EncodeToString(sum[:16])
+	return f
+}
+
+// cutOff returns the jurisdiction and its update cut-off if that day has
+// come by the as-of date.
+func cutOff(v *Vendor, o Options) (*Jurisdiction, time.Time, bool) {
+	for i := range v.Jurisdictions {
+		j := &v.Jurisdictions[i]
+		if j.Code != o.Jurisdiction || j.UpdatesCutOff == "" {
+			continue
+		}
+		cut, ok := parseDate(j.UpdatesCutOff)
+		asOf := time.Date(o.AsOf.Year(), o.AsOf.Month(), o.AsOf.Day(), 0, 0, 0, 0, time.UTC)
+		if ok && !cut.After(asOf) {
+			return j, cut, true
+		}
+	}
+	return nil, time.Time{}, false
+}
+
+// sortEvidence orders evidence: install evidence first, then by kind,
+// with the product's main package (first listed) ahead of the others.
+func (c *Compiled) sortEvidence(g *group) {
+	var pkgs []string
+	if g.product >= 0 {
+		pkgs = c.policy.Vendors[g.vendor].Products[g.product].Match.Packages
+	}
+	rank := func(it detectors.Item) int {
+		if i := slices.IndexFunc(pkgs, func(p string) bool { return strings.EqualFold(p, it.Name) }); i >= 0 && it.Kind == detectors.KindPackage {
+			return i
+		}
+		return len(pkgs)
+	}
+	sort.SliceStable(g.items, func(i, j int) bool {
+		a, b := g.items[i], g.items[j]
+		if x, y := isInstallEvidence(a), isInstallEvidence(b); x != y {
+			return x
+		}
+		if x, y := kindOrder(a.Kind), kindOrder(b.Kind); x != y {
+			return x < y
+		}
+		if x, y := rank(a), rank(b); x != y {
+			return x < y
+		}
+		if a.Name != b.Name {
+			return a.Name < b.Name
+		}
+		return a.Path < b.Path
+	})
+}
+
+func kindOrder(k detectors.Kind) int {
+	order := []detectors.Kind{detectors.KindPackage, detectors.KindService, detectors.KindProcess,
+		detectors.KindKernelModule, detectors.KindFolder, detectors.KindFile}
+	if i := slices.Index(order, k); i >= 0 {
+		return i
+	}
+	return len(order)
+}
+
+// version is the version of the main package (evidence is sorted).
+func version(items []detectors.Item) string {
+	for _, it := range items {
+		if it.Kind == detectors.KindPackage && it.Version != "" {
+			return it.Version
+		}
+	}
+	return ""
+}
+
+func nameVersion(name, version string) string {
+	if version == "" {
+		return name
+	}
+	return name + " " + version
+}
+
+// presence says in words how the product is there.
+func presence(items []detectors.Item) string {
+	has := func(s detectors.State) bool {
+		return slices.ContainsFunc(items, func(it detectors.Item) bool { return it.State == s })
+	}
+	var state string
+	switch {
+	case has(detectors.StateInstalled):
+		state = "installed"
+	case has(detectors.StatePartial):
+		state = "partly installed (the package manager did not finish)"
+	case has(detectors.StateEnabled):
+		state = "installed without a package and enabled"
+	}
+	running := has(detectors.StateRunning) || has(detectors.StateLoaded)
+	switch {
+	case state == "" && running:
+		return "running"
+	case running:
+		return state + " and running"
+	}
+	return state
+}
+
+// brief lists up to four pieces of evidence for a summary.
+func brief(items []detectors.Item) string {
+	const most = 4
+	var parts []string
+	for i, it := range items {
+		if i == most {
+			parts = append(parts, fmt.Sprintf("and %d more", len(items)-most))
+			break
+		}
+		parts = append(parts, describe(it))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func describe(it detectors.Item) string {
+	switch it.Kind {
+	case detectors.KindPackage:
+		if it.State == detectors.StateInstalled {
+			return "package " + it.Name
+		}
+		return fmt.Sprintf("package %s (%s)", it.Name, strings.TrimPrefix(it.Detail, "Status: "))
+	case detectors.KindProcess:
+		if it.Process != nil {
+			return fmt.Sprintf("process %s (pid %d)", it.Name, it.Process.PID)
+		}
+	case detectors.KindService:
+		return fmt.Sprintf("service %s (%s)", it.Name, it.State)
+	}
+	return string(it.Kind) + " " + it.Name
+}
+
+func evidence(items []detectors.Item) []Evidence {
+	out := make([]Evidence, len(items))
+	for i, it := range items {
+		out[i] = Evidence{
+			Detector: it.Detector, Type: string(it.Kind), Name: it.Name, Version: it.Version,
+			Path: it.Path, State: string(it.State), Detail: it.Detail,
+		}
+		if it.Process != nil {
+			out[i].PID = it.Process.PID
+		}
+	}
+	return out
+}

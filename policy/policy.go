@@ -1,0 +1,101 @@
+// Package policy loads, validates and compiles banwatch policies, and turns
+// a scan's inventory into findings. It does no I/O beyond reading the
+// policy file.
+//
+// A policy is YAML (the built-in one, builtin.yaml, is the reference
+// example): per vendor, the names it publishes under, its products and the
+// artefacts that identify each (package, service, process, kernel module
+// and folder matchers), the jurisdictions that restrict it with their dates
+// and sources, and the severity and remediation of each kind of finding.
+package policy
+
+// Schema is the value of the policy's "schema" key.
+const Schema = "banwatch.policy/v1"
+
+// Policy is a policy file as written.
+type Policy struct {
+	Schema              string   `yaml:"schema"`
+	Name                string   `yaml:"name"`
+	Version             string   `yaml:"version"`
+	Description         string   `yaml:"description,omitempty"`
+	DefaultJurisdiction string   `yaml:"default_jurisdiction"`
+	Vendors             []Vendor `yaml:"vendors"`
+}
+
+// Vendor is a software publisher whose products the policy looks for.
+type Vendor struct {
+	ID   string `yaml:"id"`
+	Name string `yaml:"name"`
+	// Publishers are the names the vendor's packages and installers are
+	// published under. A package whose maintainer or vendor is one of them
+	// is the vendor's even when no product names it.
+	Publishers []string `yaml:"publishers,omitempty"`
+	// Severity and Remediation are keyed by finding kind.
+	Severity      map[string]Severity `yaml:"severity,omitempty"`
+	Remediation   map[string]string   `yaml:"remediation,omitempty"`
+	References    []Reference         `yaml:"references,omitempty"`
+	Jurisdictions []Jurisdiction      `yaml:"jurisdictions,omitempty"`
+	// Match holds vendor-wide artefacts that belong to no one product
+	// (a shared log folder, an unknown folder under the vendor's tree).
+	Match    Match     `yaml:"match,omitempty"`
+	Products []Product `yaml:"products"`
+}
+
+// Reference is a source or guidance document.
+type Reference struct {
+	Title string `yaml:"title"`
+	URL   string `yaml:"url"`
+}
+
+// Jurisdiction is what one jurisdiction decided about the vendor. Dates are
+// YYYY-MM-DD and take effect at the start of the day.
+type Jurisdiction struct {
+	Code       string `yaml:"code"`
+	Name       string `yaml:"name"`
+	EntityList string `yaml:"entity_list,omitempty"`
+	SalesBan   string `yaml:"sales_ban,omitempty"`
+	// UpdatesCutOff is the first day on which the vendor may no longer
+	// deliver signature or software updates there.
+	UpdatesCutOff string    `yaml:"updates_cut_off,omitempty"`
+	Measures      []Measure `yaml:"measures,omitempty"`
+}
+
+// Measure is one legal or official act, with its source.
+type Measure struct {
+	Date  string `yaml:"date"`
+	Title string `yaml:"title"`
+	URL   string `yaml:"url"`
+}
+
+// Product is one product of a vendor.
+type Product struct {
+	ID    string `yaml:"id"`
+	Name  string `yaml:"name"`
+	Match Match  `yaml:"match"`
+}
+
+// Match lists the artefacts that identify a product. Names compare
+// case-insensitively and exactly; a name may be a pattern with *, ? and
+// [...] after a literal prefix of at least two characters ("AVP*").
+type Match struct {
+	Packages      []string       `yaml:"packages,omitempty"`
+	Services      []string       `yaml:"services,omitempty"`
+	Processes     []ProcessMatch `yaml:"processes,omitempty"`
+	KernelModules []string       `yaml:"kernel_modules,omitempty"`
+	// Folders are paths relative to the scanned root, in fs.Glob syntax
+	// ("opt/kaspersky/kesl", "var/opt/kaspersky/*"). The scan looks up
+	// exactly these; it never walks the disk.
+	Folders []string `yaml:"folders,omitempty"`
+}
+
+// ProcessMatch identifies a process by its image name, its image path, or
+// both. Path is a pattern over the absolute image path in which "**"
+// stands for any number of folders ("**/opt/kaspersky/kesl/**").
+type ProcessMatch struct {
+	Image string `yaml:"image,omitempty"`
+	Path  string `yaml:"path,omitempty"`
+}
+
+func (m Match) empty() bool {
+	return len(m.Packages)+len(m.Services)+len(m.Processes)+len(m.KernelModules)+len(m.Folders) == 0
+}
