@@ -72,18 +72,27 @@ func (s *stanza) field(line int, text string, perr *ParseError) {
 		return
 	}
 	value = strings.TrimSpace(value)
+	var dst *string
 	switch strings.ToLower(name) {
 	case "package":
-		s.pkg = value
+		dst = &s.pkg
 	case "version":
-		s.version = value
+		dst = &s.version
 	case "architecture":
-		s.arch = value
+		dst = &s.arch
 	case "maintainer":
-		s.maintainer = value
+		dst = &s.maintainer
 	case "status":
-		s.status, s.statusLine = value, line
+		dst, s.statusLine = &s.status, line
+	default:
+		return
 	}
+	if *dst != "" {
+		// dpkg rejects this too; most often a blank line between two
+		// stanzas was lost and the later one's fields replace the first's.
+		perr.add(line, "duplicate %s field (missing blank line?)", name)
+	}
+	*dst = value
 }
 
 func (s *stanza) finish(pkgs []dpkgPackage, perr *ParseError, file string) []dpkgPackage {

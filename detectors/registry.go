@@ -62,7 +62,12 @@ func Plan(names []string, env *Env) (run []Spec, skipped []Result, err error) {
 	if len(names) == 0 {
 		names = Names()
 	}
+	seen := map[string]bool{}
 	for _, n := range names {
+		if seen[n] {
+			continue
+		}
+		seen[n] = true
 		s, ok := specs[n]
 		if !ok {
 			return nil, nil, fmt.Errorf("unknown detector %q (known: %s)", n, strings.Join(Names(), ", "))

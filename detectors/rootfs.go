@@ -61,8 +61,11 @@ func (r *RootFS) resolve(op, name string) (string, error) {
 // resolveParent resolves all but the last element, for operations that
 // must not follow a final link (Lstat, ReadLink).
 func (r *RootFS) resolveParent(op, name string) (string, error) {
-	if !fs.ValidPath(name) || name == "." {
+	if !fs.ValidPath(name) {
 		return "", &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid}
+	}
+	if name == "." {
+		return r.dir, nil // the root itself; OpenRoot resolved it, so it is no link
 	}
 	dir, err := r.resolve(op, path.Dir(name))
 	if err != nil {

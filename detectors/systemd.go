@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -30,7 +31,7 @@ type unit struct {
 	name     string
 	file     string // where its unit file is, "" if only links name it
 	masked   bool
-	wantedBy []string // the .wants/.requires directories that link it
+	wantedBy []string // the links in .wants/.requires directories that name it
 	dropIns  []string
 }
 
@@ -48,6 +49,9 @@ func detectSystemd(ctx context.Context, env *Env) ([]Item, error) {
 	for _, dir := range unitDirs {
 		if err := ctx.Err(); err != nil {
 			return nil, err
+		}
+		if isUnitDirAlias(env.Root, dir) {
+			continue
 		}
 		if err := scanUnitDir(env.Root, dir, get); err != nil {
 			errs = append(errs, err)
@@ -85,11 +89,15 @@ func scanUnitDir(root fs.FS, dir string, get func(string) *unit) error {
 		case strings.HasSuffix(name, ".wants") || strings.HasSuffix(name, ".requires"):
 			for _, link := range serviceNames(root, full) {
 				u := get(templateOf(link))
-				u.wantedBy = append(u.wantedBy, full)
+				u.wantedBy = append(u.wantedBy, path.Join(full, link))
 			}
 		case strings.HasSuffix(name, ".service.d"):
+			confs := confFiles(root, full)
+			if len(confs) == 0 {
+				continue // an empty drop-in directory says nothing
+			}
 			u := get(strings.TrimSuffix(name, ".d"))
-			for _, conf := range confFiles(root, full) {
+			for _, conf := range confs {
 				u.dropIns = append(u.dropIns, path.Join(full, conf))
 			}
 		case strings.HasSuffix(name, ".service"):
@@ -98,7 +106,7 @@ func scanUnitDir(root fs.FS, dir string, get func(string) *unit) error {
 				continue // shadowed by a directory of higher precedence
 			}
 			if target, err := readLink(root, full); err == nil && target == "/dev/null" {
-				u.masked = true
+				u.masked, u.file = true, full // the mask link is the evidence
 				continue
 			}
 			u.file = full
@@ -149,8 +157,8 @@ func unitItem(root fs.FS, u *unit) (Item, error) {
 	case u.file == "" && len(u.wantedBy) > 0:
 		// Only an enablement link is left: the unit file is gone.
 		it.State = StateLeftover
-		it.Path = path.Join(u.wantedBy[0], u.name)
-		it.Detail = "enablement link in " + path.Base(u.wantedBy[0]) + " without a unit file"
+		it.Path = u.wantedBy[0]
+		it.Detail = "enablement link in " + path.Base(path.Dir(u.wantedBy[0])) + " without a unit file"
 		return it, nil
 	case u.file == "":
 		// Only drop-ins are left (run/ holds drop-ins for units of any
@@ -160,9 +168,11 @@ func unitItem(root fs.FS, u *unit) (Item, error) {
 		it.Detail = "drop-in without a unit file"
 		return it, nil
 	case len(u.wantedBy) > 0:
-		targets := make([]string, len(u.wantedBy))
-		for i, w := range u.wantedBy {
-			targets[i] = path.Base(w)
+		var targets []string // one per directory, though instances repeat it
+		for _, w := range u.wantedBy {
+			if t := path.Base(path.Dir(w)); !slices.Contains(targets, t) {
+				targets = append(targets, t)
+			}
 		}
 		it.State, it.Detail = StateEnabled, "enabled ("+strings.Join(targets, ", ")+")"
 	default:
@@ -176,7 +186,7 @@ func unitItem(root fs.FS, u *unit) (Item, error) {
 	}
 	if it.Exec != "" {
 		it.Detail += ", ExecStart=" + it.Exec
-		it.ExecMissing = !fileExists(root, strings.TrimPrefix(it.Exec, "/"))
+		it.ExecMissing = !execExists(root, it.Exec)
 	}
 	return it, err
 }
@@ -252,8 +262,48 @@ func execProgram(v string) string {
 			return v[1 : end+1]
 		}
 	}
-	prog, _, _ := strings.Cut(v, " ")
-	return prog
+	if end := strings.IndexAny(v, " \t"); end >= 0 {
+		return v[:end]
+	}
+	return v
+}
+
+// execSearchPath is where systemd looks up a program named without a
+// directory (systemd.service(5), "Command lines"), as root-relative paths.
+var execSearchPath = []string{"usr/local/sbin", "usr/local/bin", "usr/sbin", "usr/bin", "sbin", "bin"}
+
+// execExists reports whether a unit's program exists under root.
+func execExists(root fs.FS, prog string) bool {
+	if path.IsAbs(prog) {
+		return fileExists(root, strings.TrimPrefix(prog, "/"))
+	}
+	for _, dir := range execSearchPath {
+		if fileExists(root, path.Join(dir, prog)) {
+			return true
+		}
+	}
+	return false
+}
+
+// isUnitDirAlias reports whether dir is another name, through a link on its
+// way, for a unit directory scanned under its own name: lib/systemd/system
+// on a merged-/usr system, where lib links to usr/lib. Scanning both would
+// count each vendor enablement link and drop-in twice.
+func isUnitDirAlias(root fs.FS, dir string) bool {
+	for p := dir; p != "."; p = path.Dir(p) {
+		target, err := readLink(root, p)
+		if err != nil {
+			continue
+		}
+		if path.IsAbs(target) {
+			target = strings.TrimPrefix(path.Clean(target), "/")
+		} else {
+			target = path.Join(path.Dir(p), target)
+		}
+		resolved := path.Join(target, strings.TrimPrefix(dir, p))
+		return resolved != dir && slices.Contains(unitDirs, resolved)
+	}
+	return false
 }
 
 func readLink(root fs.FS, name string) (string, error) {

@@ -122,7 +122,9 @@ func (c *Compiled) match(it *detectors.Item) (target, bool) {
 		rules = c.modules.lookup(moduleName(it.Name))
 	case detectors.KindProcess:
 		rules = c.processRules(it)
-	case detectors.KindFolder, detectors.KindFile:
+	case detectors.KindFolder:
+		// Only folders: a lone file where a product would live (an ISO
+		// or a downloaded tool under opt/kaspersky) is not an install.
 		rules = c.folders.lookup(it.Name)
 	}
 	return best(rules)

@@ -166,8 +166,8 @@ func (c *Compiled) findings(g *group, o Options) []Finding {
 	if j, cut, ok := cutOff(v, o); ok {
 		f := c.finding(base, v, KindUpdatesCutOff, o, g.key)
 		f.Jurisdiction, f.CutOff = j.Code, cut.Format(time.DateOnly)
-		f.Summary = fmt.Sprintf("%s can no longer receive signature or software updates: in %s they are prohibited from %s, so it no longer protects this machine.",
-			g.name, j.Name, f.CutOff)
+		f.Summary = fmt.Sprintf("%s can no longer receive signature or software updates: since %s they are prohibited in %s (%s), so whatever protection it gives is frozen at that date.",
+			g.name, f.CutOff, j.Code, j.Name)
 		out = append(out, f)
 	}
 	return out

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -58,13 +59,16 @@ func LoadFile(file string) (*Compiled, error) {
 // Load parses, validates and compiles a policy. file names it in
 // problems. Every problem found is reported, each with its line.
 func Load(data []byte, file string) (*Compiled, error) {
-	p, root, err := parse(data, file)
+	p, root, problems, err := parse(data, file)
 	if err != nil {
 		return nil, err
 	}
-	v := &validator{file: file, root: root}
+	v := &validator{file: file, root: root, problems: problems}
 	v.policy(p)
 	if len(v.problems) > 0 {
+		// File order: the validator visits fields in struct order, which
+		// need not be the order they are written in.
+		sort.SliceStable(v.problems, func(i, j int) bool { return v.problems[i].Line < v.problems[j].Line })
 		return nil, &Error{Problems: v.problems}
 	}
 	sum := sha256.Sum256(data)
@@ -72,28 +76,119 @@ func Load(data []byte, file string) (*Compiled, error) {
 }
 
 // parse decodes strictly: unknown keys and wrong types are problems.
-func parse(data []byte, file string) (*Policy, *yaml.Node, error) {
+// Unknown keys leave the rest of the policy decoded, so they are returned
+// as problems for the validator to add to; anything else is an error.
+func parse(data []byte, file string) (*Policy, *yaml.Node, []Problem, error) {
+	empty := &Error{Problems: []Problem{{File: file, Line: 1, Msg: "empty policy"}}}
 	if len(bytes.TrimSpace(data)) == 0 {
-		return nil, nil, &Error{Problems: []Problem{{File: file, Line: 1, Msg: "empty policy"}}}
+		return nil, nil, nil, empty
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, nil, &Error{Problems: yamlProblems(file, err)}
+		problems := yamlProblems(file, err)
+		if len(problems) == 1 {
+			problems[0].Line = syntaxLine(data, problems[0].Line, problems[0].Msg)
+		}
+		return nil, nil, nil, &Error{Problems: problems}
+	}
+	if doc.Kind == 0 || (doc.Kind == yaml.DocumentNode && len(doc.Content) == 0) {
+		return nil, nil, nil, empty // only comments
 	}
 	root := &doc
-	if doc.Kind == yaml.DocumentNode && len(doc.Content) > 0 {
+	if doc.Kind == yaml.DocumentNode {
 		root = doc.Content[0]
 	}
 	if root.Kind != yaml.MappingNode {
-		return nil, nil, &Error{Problems: []Problem{{File: file, Line: root.Line, Msg: "a policy is a mapping of keys (schema, name, version, vendors, ...)"}}}
+		return nil, nil, nil, &Error{Problems: []Problem{{File: file, Line: root.Line, Msg: "a policy is a mapping of keys (schema, name, version, vendors, ...)"}}}
 	}
 	var p Policy
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&p); err != nil {
-		return nil, nil, &Error{Problems: yamlProblems(file, err)}
+		problems := yamlProblems(file, err)
+		for _, pr := range problems {
+			if !strings.HasPrefix(pr.Msg, "unknown key ") {
+				return nil, nil, nil, &Error{Problems: problems}
+			}
+		}
+		return &p, root, problems, nil
 	}
-	return &p, root, nil
+	return &p, root, nil, nil
+}
+
+// syntaxBudget bounds the bytes syntaxLine may parse.
+const syntaxBudget = 8 << 20
+
+// syntaxLine finds the line of a YAML syntax error. yaml.v3 reports the
+// line where the enclosing block starts (counted from 0 for parser
+// errors) and no line for an error on line 1, which is never after the
+// problem. The parser reads in order and settles each line without
+// looking past its end, so every prefix of whole lines that takes in the
+// problem's line fails with the same message: a binary search from the
+// reported line finds the first such prefix. If the search would parse
+// more than syntaxBudget bytes, the reported line stands.
+func syntaxLine(data []byte, reported int, msg string) int {
+	var ends []int // ends[i] is the offset after line i+1
+	for off := 0; off < len(data); {
+		off = lineEnd(data, off)
+		ends = append(ends, off)
+	}
+	budget := syntaxBudget
+	fails := func(line int) bool {
+		end := ends[line-1]
+		budget -= end
+		var n yaml.Node
+		err := yaml.Unmarshal(data[:end], &n)
+		if err == nil {
+			return false
+		}
+		p := yamlProblems("", err)
+		return len(p) == 1 && p[0].Msg == msg
+	}
+	lo, hi := max(reported, 1), len(ends) // the whole text fails: hi does
+	if lo >= hi {
+		return hi
+	}
+	if fails(lo) {
+		return lo
+	}
+	for hi-lo > 1 { // lo does not fail, hi does
+		if budget < 0 {
+			return reported
+		}
+		mid := lo + (hi-lo)/2
+		if fails(mid) {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	return hi
+}
+
+// lineEnd returns the offset after the line that starts at offset start.
+// Lines end as YAML ends them: LF, CR LF, CR, NEL, LS or PS.
+func lineEnd(data []byte, start int) int {
+	for i := start; i < len(data); i++ {
+		switch data[i] {
+		case '\n':
+			return i + 1
+		case '\r':
+			if i+1 < len(data) && data[i+1] == '\n' {
+				return i + 2
+			}
+			return i + 1
+		case 0xc2: // NEL
+			if i+1 < len(data) && data[i+1] == 0x85 {
+				return i + 2
+			}
+		case 0xe2: // LS, PS
+			if i+2 < len(data) && data[i+1] == 0x80 && (data[i+2] == 0xa8 || data[i+2] == 0xa9) {
+				return i + 3
+			}
+		}
+	}
+	return len(data)
 }
 
 var (

@@ -2,9 +2,11 @@ package policy
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -126,14 +128,16 @@ func (v *validator) vendor(f field, vd *Vendor) {
 			v.errorf(f.key("publishers").idx(i), "empty publisher name")
 		}
 	}
-	for k, s := range vd.Severity {
+	// Map keys in order, so the problems come out the same every time.
+	for _, k := range slices.Sorted(maps.Keys(vd.Severity)) {
+		s := vd.Severity[k]
 		if _, ok := kinds[Kind(k)]; !ok {
 			v.errorf(f.key("severity").key(k), "unknown finding kind %q (want %s)", k, kindList())
 		} else if s.Rank() == 0 {
 			v.errorf(f.key("severity").key(k), "unknown severity %q (want low, medium, high or critical)", s)
 		}
 	}
-	for k := range vd.Remediation {
+	for _, k := range slices.Sorted(maps.Keys(vd.Remediation)) {
 		if _, ok := kinds[Kind(k)]; !ok {
 			v.errorf(f.key("remediation").key(k), "unknown finding kind %q (want %s)", k, kindList())
 		}
@@ -240,13 +244,27 @@ func (v *validator) names(f field, owner, what string, names []string) {
 		if !v.name(nf, n) || strings.ContainsAny(n, globMetaRune) {
 			continue
 		}
-		key := what + " " + normalizeName(n)
+		// Claims compare as matching does: "kesl.service" is service
+		// "kesl", and module "a-b" is "a_b".
+		key := what + " " + claimName(what, n)
 		if other, dup := v.claimed[key]; dup {
 			v.errorf(nf, "%s %q is already matched by %s", what, n, other)
 			continue
 		}
 		v.claimed[key] = owner
 	}
+}
+
+// claimName is the form in which a name of the given artefact type is
+// matched.
+func claimName(what, n string) string {
+	switch what {
+	case "service":
+		return serviceName(n)
+	case "kernel module":
+		return moduleName(n)
+	}
+	return normalizeName(n)
 }
 
 // name checks one name or name pattern. Patterns need a literal prefix

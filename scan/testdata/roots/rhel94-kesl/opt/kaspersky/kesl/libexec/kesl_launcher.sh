@@ -1,0 +1,3 @@
+#!/bin/sh
+# test stub: kesl_launcher.sh
+exit 0
