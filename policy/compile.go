@@ -112,7 +112,8 @@ func (c *Compiled) match(it *detectors.Item) (target, bool) {
 	case detectors.KindPackage:
 		rules = c.packages.lookup(it.Name)
 		if len(rules) == 0 && it.Publisher != "" {
-			if vi, ok := c.publishers[normalizePublisher(it.Publisher)]; ok {
+			var buf [128]byte
+			if vi, ok := c.publishers[string(appendPublisher(buf[:0], it.Publisher))]; ok {
 				rules = []rule{{target: target{vi, -1}}}
 			}
 		}

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -26,15 +27,18 @@ const BuiltinName = "builtin"
 // maxPolicySize bounds a policy file; the built-in one is a few KiB.
 const maxPolicySize = 4 << 20
 
-// Builtin returns the embedded default policy. The tests prove it valid,
-// so a failure here is a build defect.
-func Builtin() *Compiled {
+// Builtin returns the embedded default policy. It is compiled once, on
+// first use, and shared: a Compiled is immutable. The tests prove it
+// valid, so a failure here is a build defect.
+func Builtin() *Compiled { return builtin() }
+
+var builtin = sync.OnceValue(func() *Compiled {
 	c, err := Load(builtinYAML, BuiltinName)
 	if err != nil {
 		panic("policy: built-in policy is invalid: " + err.Error())
 	}
 	return c
-}
+})
 
 // BuiltinSource returns the embedded policy's YAML.
 func BuiltinSource() []byte { return bytes.Clone(builtinYAML) }

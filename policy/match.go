@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Matching is by hash look-up, so its cost per item does not grow with
@@ -20,9 +21,26 @@ func normalizeName(s string) string { return strings.ToLower(strings.TrimSpace(s
 // `AO "Kaspersky Lab"`, `AO Kaspersky Lab` and `ao kaspersky lab.` agree,
 // and so do «Лаборатория Касперского» and "Лаборатория Касперского".
 func normalizePublisher(s string) string {
-	return strings.Join(strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
-		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
-	}), " ")
+	return string(appendPublisher(nil, s))
+}
+
+// appendPublisher appends the normalized form of s to dst. Matching
+// normalizes into a stack buffer, so the look-up of every package's
+// maintainer does not allocate.
+func appendPublisher(dst []byte, s string) []byte {
+	space := false
+	for _, r := range s {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+			space = len(dst) > 0
+			continue
+		}
+		if space {
+			dst = append(dst, ' ')
+			space = false
+		}
+		dst = utf8.AppendRune(dst, unicode.ToLower(r))
+	}
+	return dst
 }
 
 // target is what a rule points at: a product of a vendor, or the vendor
