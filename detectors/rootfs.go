@@ -74,83 +74,54 @@ func (r *RootFS) resolveParent(op, name string) (string, error) {
 	return filepath.Join(dir, path.Base(name)), nil
 }
 
+// hostOp resolves name (following a final link or not) and runs fn on
+// the host path; errors name the root-relative path, never the host's.
+func hostOp[T any](r *RootFS, op, name string, followLast bool, fn func(string) (T, error)) (T, error) {
+	resolve := r.resolve
+	if !followLast {
+		resolve = r.resolveParent
+	}
+	var zero T
+	p, err := resolve(op, name)
+	if err != nil {
+		return zero, err
+	}
+	v, err := fn(p)
+	if err != nil {
+		return zero, &fs.PathError{Op: op, Path: name, Err: unwrapPath(err)}
+	}
+	return v, nil
+}
+
 // Open implements fs.FS.
 func (r *RootFS) Open(name string) (fs.File, error) {
-	p, err := r.resolve("open", name)
-	if err != nil {
-		return nil, err
-	}
-	f, err := os.Open(p)
-	if err != nil {
-		return nil, &fs.PathError{Op: "open", Path: name, Err: unwrapPath(err)}
-	}
-	return f, nil
+	return hostOp(r, "open", name, true, func(p string) (fs.File, error) { return os.Open(p) })
 }
 
 // ReadFile implements fs.ReadFileFS.
 func (r *RootFS) ReadFile(name string) ([]byte, error) {
-	p, err := r.resolve("read", name)
-	if err != nil {
-		return nil, err
-	}
-	b, err := os.ReadFile(p)
-	if err != nil {
-		return nil, &fs.PathError{Op: "read", Path: name, Err: unwrapPath(err)}
-	}
-	return b, nil
+	return hostOp(r, "read", name, true, os.ReadFile)
 }
 
 // ReadDir implements fs.ReadDirFS.
 func (r *RootFS) ReadDir(name string) ([]fs.DirEntry, error) {
-	p, err := r.resolve("readdir", name)
-	if err != nil {
-		return nil, err
-	}
-	entries, err := os.ReadDir(p)
-	if err != nil {
-		return nil, &fs.PathError{Op: "readdir", Path: name, Err: unwrapPath(err)}
-	}
-	return entries, nil
+	return hostOp(r, "readdir", name, true, os.ReadDir)
 }
 
 // Stat implements fs.StatFS.
 func (r *RootFS) Stat(name string) (fs.FileInfo, error) {
-	p, err := r.resolve("stat", name)
-	if err != nil {
-		return nil, err
-	}
-	fi, err := os.Stat(p)
-	if err != nil {
-		return nil, &fs.PathError{Op: "stat", Path: name, Err: unwrapPath(err)}
-	}
-	return fi, nil
+	return hostOp(r, "stat", name, true, os.Stat)
 }
 
 // Lstat implements fs.ReadLinkFS.
 func (r *RootFS) Lstat(name string) (fs.FileInfo, error) {
-	p, err := r.resolveParent("lstat", name)
-	if err != nil {
-		return nil, err
-	}
-	fi, err := os.Lstat(p)
-	if err != nil {
-		return nil, &fs.PathError{Op: "lstat", Path: name, Err: unwrapPath(err)}
-	}
-	return fi, nil
+	return hostOp(r, "lstat", name, false, os.Lstat)
 }
 
 // ReadLink implements fs.ReadLinkFS. The target is returned as written in
 // the image; callers resolve it against the root, not the host.
 func (r *RootFS) ReadLink(name string) (string, error) {
-	p, err := r.resolveParent("readlink", name)
-	if err != nil {
-		return "", err
-	}
-	t, err := os.Readlink(p)
-	if err != nil {
-		return "", &fs.PathError{Op: "readlink", Path: name, Err: unwrapPath(err)}
-	}
-	return t, nil
+	return hostOp(r, "readlink", name, false, os.Readlink)
 }
 
 // unwrapPath drops the host path from an os error, so messages name the

@@ -87,12 +87,12 @@ func scanUnitDir(root fs.FS, dir string, get func(string) *unit) error {
 		name, full := e.Name(), path.Join(dir, e.Name())
 		switch {
 		case strings.HasSuffix(name, ".wants") || strings.HasSuffix(name, ".requires"):
-			for _, link := range serviceNames(root, full) {
+			for _, link := range namesWithSuffix(root, full, ".service") {
 				u := get(templateOf(link))
 				u.wantedBy = append(u.wantedBy, path.Join(full, link))
 			}
 		case strings.HasSuffix(name, ".service.d"):
-			confs := confFiles(root, full)
+			confs := namesWithSuffix(root, full, ".conf")
 			if len(confs) == 0 {
 				continue // an empty drop-in directory says nothing
 			}
@@ -115,26 +115,17 @@ func scanUnitDir(root fs.FS, dir string, get func(string) *unit) error {
 	return nil
 }
 
-func serviceNames(root fs.FS, dir string) []string {
+// namesWithSuffix lists the entries of dir whose names end in suffix, in
+// ReadDir's sorted order (the order drop-ins apply in).
+func namesWithSuffix(root fs.FS, dir, suffix string) []string {
 	entries, _ := fs.ReadDir(root, dir)
 	var out []string
 	for _, e := range entries {
-		if strings.HasSuffix(e.Name(), ".service") {
+		if strings.HasSuffix(e.Name(), suffix) {
 			out = append(out, e.Name())
 		}
 	}
 	return out
-}
-
-func confFiles(root fs.FS, dir string) []string {
-	entries, _ := fs.ReadDir(root, dir)
-	var out []string
-	for _, e := range entries {
-		if strings.HasSuffix(e.Name(), ".conf") {
-			out = append(out, e.Name())
-		}
-	}
-	return out // ReadDir sorts: drop-ins apply in that order
 }
 
 // templateOf maps an instance "getty@tty1.service" to its template
