@@ -93,6 +93,11 @@ func readRPMDB(ctx context.Context, env *Env, db string) ([]*rpmdb.PackageInfo, 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	// go-rpmdb trusts what it reads (see rpm_check.go): it gets only
+	// files that passed our own check.
+	if err := checkRPMDB(ctx, local); err != nil {
+		return nil, fmt.Errorf("%w: %w", errRPMUnsafe, err)
+	}
 	h, err := rpmdb.Open(local)
 	if err != nil {
 		return nil, fmt.Errorf("open: %w", err)
