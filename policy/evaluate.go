@@ -157,11 +157,11 @@ func (c *Compiled) findings(g *group, o Options) []Finding {
 	}
 	if !installed(g.items) {
 		f := c.finding(base, v, KindRemnant, o, g.key)
-		f.Summary = fmt.Sprintf("Leftovers of %s remain, but the product is not installed: %s.", g.name, brief(g.items))
+		f.Summary = fmt.Sprintf("Leftovers of %s remain, but the product is not installed: %s.", g.name, Brief(base.Evidence, 4))
 		return []Finding{f}
 	}
 	f := c.finding(base, v, KindProduct, o, g.key)
-	f.Summary = fmt.Sprintf("%s is %s: %s.", nameVersion(g.name, base.Version), presence(g.items), brief(g.items))
+	f.Summary = fmt.Sprintf("%s is %s: %s.", nameVersion(g.name, base.Version), presence(g.items), Brief(base.Evidence, 4))
 	out := []Finding{f}
 	if j, cut, ok := cutOff(v, o); ok {
 		f := c.finding(base, v, KindUpdatesCutOff, o, g.key)
@@ -285,35 +285,30 @@ func presence(items []detectors.Item) string {
 	return state
 }
 
-// brief lists up to four pieces of evidence for a summary.
-func brief(items []detectors.Item) string {
-	const most = 4
+// Brief lists up to most pieces of evidence in words, for summaries and
+// tables: "package kesl, service kesl.service (enabled), and 3 more".
+func Brief(ev []Evidence, most int) string {
 	var parts []string
-	for i, it := range items {
+	for i, e := range ev {
 		if i == most {
-			parts = append(parts, fmt.Sprintf("and %d more", len(items)-most))
+			parts = append(parts, fmt.Sprintf("and %d more", len(ev)-most))
 			break
 		}
-		parts = append(parts, describe(it))
+		parts = append(parts, describe(e))
 	}
 	return strings.Join(parts, ", ")
 }
 
-func describe(it detectors.Item) string {
-	switch it.Kind {
-	case detectors.KindPackage:
-		if it.State == detectors.StateInstalled {
-			return "package " + it.Name
-		}
-		return fmt.Sprintf("package %s (%s)", it.Name, strings.TrimPrefix(it.Detail, "Status: "))
-	case detectors.KindProcess:
-		if it.Process != nil {
-			return fmt.Sprintf("process %s (pid %d)", it.Name, it.Process.PID)
-		}
-	case detectors.KindService:
-		return fmt.Sprintf("service %s (%s)", it.Name, it.State)
+func describe(e Evidence) string {
+	switch {
+	case e.Type == string(detectors.KindPackage) && e.State != string(detectors.StateInstalled):
+		return fmt.Sprintf("package %s (%s)", e.Name, strings.TrimPrefix(e.Detail, "Status: "))
+	case e.Type == string(detectors.KindProcess) && e.PID != 0:
+		return fmt.Sprintf("process %s (pid %d)", e.Name, e.PID)
+	case e.Type == string(detectors.KindService):
+		return fmt.Sprintf("service %s (%s)", e.Name, e.State)
 	}
-	return string(it.Kind) + " " + it.Name
+	return e.Type + " " + e.Name
 }
 
 func evidence(items []detectors.Item) []Evidence {

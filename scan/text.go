@@ -48,7 +48,7 @@ func writeTable(b *strings.Builder, findings []policy.Finding) {
 	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "#\tSEVERITY\tKIND\tPRODUCT\tVERSION\tEVIDENCE")
 	for i, f := range findings {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", i+1, f.Severity, f.Kind, f.Product, orDash(f.Version), evidenceBrief(f.Evidence))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", i+1, f.Severity, f.Kind, f.Product, orDash(f.Version), policy.Brief(f.Evidence, 3))
 	}
 	tw.Flush()
 	b.WriteString("\n")
@@ -62,25 +62,6 @@ func writeDetails(b *strings.Builder, findings []policy.Finding) {
 		}
 	}
 	b.WriteString("\n")
-}
-
-func evidenceBrief(ev []policy.Evidence) string {
-	const most = 3
-	var parts []string
-	for i, e := range ev {
-		if i == most {
-			parts = append(parts, fmt.Sprintf("+%d more", len(ev)-most))
-			break
-		}
-		s := e.Type + " " + e.Name
-		if e.PID != 0 {
-			s += fmt.Sprintf(" (pid %d)", e.PID)
-		} else if e.State != "" && e.State != "installed" && e.State != "present" {
-			s += " (" + e.State + ")"
-		}
-		parts = append(parts, s)
-	}
-	return strings.Join(parts, ", ")
 }
 
 // SummaryLine is the report in one line.
