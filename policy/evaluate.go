@@ -127,8 +127,10 @@ func mainGroup(groups []*group, vendor int) *group {
 
 // installed says whether the evidence shows a product that is there to
 // run, not just its leftovers: a package that is (even partly) installed,
-// a running process, a loaded module, or an enabled unit whose program is
-// on disk.
+// a running process, a loaded module, or a unit file whose program is on
+// disk, enabled or not. Removing a package removes its unit files and
+// programs; what it leaves (conffiles, enablement links, data) is a
+// remnant.
 func installed(items []detectors.Item) bool {
 	return slices.ContainsFunc(items, isInstallEvidence)
 }
@@ -137,10 +139,15 @@ func isInstallEvidence(it detectors.Item) bool {
 	switch it.State {
 	case detectors.StateInstalled, detectors.StatePartial, detectors.StateRunning, detectors.StateLoaded:
 		return true
-	case detectors.StateEnabled:
-		return it.Kind == detectors.KindService && it.Exec != "" && !it.ExecMissing
 	}
-	return false
+	return isServiceWithProgram(it)
+}
+
+// isServiceWithProgram: a unit file (enabled or disabled) whose program
+// exists. Init scripts carry no program (see sysvinit.go).
+func isServiceWithProgram(it detectors.Item) bool {
+	return it.Kind == detectors.KindService && it.Exec != "" && !it.ExecMissing &&
+		(it.State == detectors.StateEnabled || it.State == detectors.StateDisabled)
 }
 
 func (c *Compiled) findings(g *group, o Options) []Finding {
@@ -272,8 +279,8 @@ func presence(items []detectors.Item) string {
 		state = "installed"
 	case has(detectors.StatePartial):
 		state = "partly installed (the package manager did not finish)"
-	case has(detectors.StateEnabled):
-		state = "installed without a package and enabled"
+	case slices.ContainsFunc(items, isServiceWithProgram):
+		state = "installed without a package (a unit and its program are on disk)"
 	}
 	running := has(detectors.StateRunning) || has(detectors.StateLoaded)
 	switch {

@@ -246,7 +246,7 @@ func TestEvaluateBuiltin(t *testing.T) {
 			opts: Options{AsOf: day("2024-01-01")},
 			want: []findingBrief{product(kesl, "kesl", "", "service kesl.service", "folder opt/kaspersky/kesl")},
 			summaries: map[int]string{
-				0: kesl + " is installed without a package and enabled: service kesl.service (enabled), folder opt/kaspersky/kesl.",
+				0: kesl + " is installed without a package (a unit and its program are on disk): service kesl.service (enabled), folder opt/kaspersky/kesl.",
 			},
 		},
 		{
@@ -298,9 +298,23 @@ func TestEvaluateBuiltin(t *testing.T) {
 			want: []findingBrief{remnant(kesl, "kesl", "11.4.0-5018", "package kesl", "service kesl-supervisor")},
 		},
 		{
-			name: "remnant: disabled and masked units",
+			// Removing a package removes its unit files and programs, so a
+			// unit file whose program is on disk is an install, enabled or not.
+			name: "a disabled unit with its program is installed",
 			items: []detectors.Item{
 				systemdUnit("kesl.service", "/opt/kaspersky/kesl/libexec/kesl_launcher.sh", false, detectors.StateDisabled),
+				systemdUnit("kesl-supervisor.service", "/opt/kaspersky/kesl/libexec/kesl", false, detectors.StateMasked),
+			},
+			opts: Options{AsOf: after},
+			want: []findingBrief{
+				cutOffUS(kesl, "kesl", "", "service kesl.service", "service kesl-supervisor.service"),
+				product(kesl, "kesl", "", "service kesl.service", "service kesl-supervisor.service"),
+			},
+		},
+		{
+			name: "remnant: disabled unit without its program, masked unit",
+			items: []detectors.Item{
+				systemdUnit("kesl.service", "/opt/kaspersky/kesl/libexec/kesl_launcher.sh", true, detectors.StateDisabled),
 				systemdUnit("kesl-supervisor.service", "/opt/kaspersky/kesl/libexec/kesl", false, detectors.StateMasked),
 			},
 			opts: Options{AsOf: after},
