@@ -125,12 +125,12 @@ func mainGroup(groups []*group, vendor int) *group {
 	return first
 }
 
-// installed says whether the evidence shows a product that is there to
-// run, not just its leftovers: a package that is (even partly) installed,
-// a running process, a loaded module, or a unit file whose program is on
-// disk, enabled or not. Removing a package removes its unit files and
-// programs; what it leaves (conffiles, enablement links, data) is a
-// remnant.
+// installed says whether the evidence shows a product that is there, not
+// just its leftovers: a package that is (even partly) installed, a
+// running process, a loaded module. Units, init scripts and folders
+// without a package are what a removal leaves behind (the issue's
+// definition of a remnant): on their own they never make a product,
+// whether or not a unit's program is still on disk.
 func installed(items []detectors.Item) bool {
 	return slices.ContainsFunc(items, isInstallEvidence)
 }
@@ -140,14 +140,14 @@ func isInstallEvidence(it detectors.Item) bool {
 	case detectors.StateInstalled, detectors.StatePartial, detectors.StateRunning, detectors.StateLoaded:
 		return true
 	}
-	return isServiceWithProgram(it)
+	return false
 }
 
-// isServiceWithProgram: a unit file (enabled or disabled) whose program
-// exists. Init scripts carry no program (see sysvinit.go).
-func isServiceWithProgram(it detectors.Item) bool {
-	return it.Kind == detectors.KindService && it.Exec != "" && !it.ExecMissing &&
-		(it.State == detectors.StateEnabled || it.State == detectors.StateDisabled)
+// leadsEvidence puts first in a finding what shows the product at work:
+// install evidence, and enabled units whose program is on disk.
+func leadsEvidence(it detectors.Item) bool {
+	return isInstallEvidence(it) ||
+		(it.Kind == detectors.KindService && it.State == detectors.StateEnabled && it.Exec != "" && !it.ExecMissing)
 }
 
 func (c *Compiled) findings(g *group, o Options) []Finding {
@@ -211,7 +211,7 @@ func cutOff(v *Vendor, o Options) (*Jurisdiction, time.Time, bool) {
 	return nil, time.Time{}, false
 }
 
-// sortEvidence orders evidence: install evidence first, then by kind,
+// sortEvidence orders evidence: what shows the product at work first, then by kind,
 // with the product's main package (first listed) ahead of the others.
 func (c *Compiled) sortEvidence(g *group) {
 	var pkgs []string
@@ -226,7 +226,7 @@ func (c *Compiled) sortEvidence(g *group) {
 	}
 	sort.SliceStable(g.items, func(i, j int) bool {
 		a, b := g.items[i], g.items[j]
-		if x, y := isInstallEvidence(a), isInstallEvidence(b); x != y {
+		if x, y := leadsEvidence(a), leadsEvidence(b); x != y {
 			return x
 		}
 		if x, y := kindOrder(a.Kind), kindOrder(b.Kind); x != y {
@@ -279,8 +279,6 @@ func presence(items []detectors.Item) string {
 		state = "installed"
 	case has(detectors.StatePartial):
 		state = "partly installed (the package manager did not finish)"
-	case slices.ContainsFunc(items, isServiceWithProgram):
-		state = "installed without a package (a unit and its program are on disk)"
 	}
 	running := has(detectors.StateRunning) || has(detectors.StateLoaded)
 	switch {

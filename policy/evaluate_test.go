@@ -238,15 +238,15 @@ func TestEvaluateBuiltin(t *testing.T) {
 			},
 		},
 		{
-			name: "installed without a package",
+			name: "remnant: an enabled unit and its program without a package",
 			items: []detectors.Item{
 				systemdUnit("kesl.service", "/opt/kaspersky/kesl/libexec/kesl_launcher.sh", false, detectors.StateEnabled),
 				dir("opt/kaspersky/kesl"),
 			},
-			opts: Options{AsOf: day("2024-01-01")},
-			want: []findingBrief{product(kesl, "kesl", "", "service kesl.service", "folder opt/kaspersky/kesl")},
+			opts: Options{AsOf: after},
+			want: []findingBrief{remnant(kesl, "kesl", "", "service kesl.service", "folder opt/kaspersky/kesl")},
 			summaries: map[int]string{
-				0: kesl + " is installed without a package (a unit and its program are on disk): service kesl.service (enabled), folder opt/kaspersky/kesl.",
+				0: "Leftovers of " + kesl + " remain, but the product is not installed: service kesl.service (enabled), folder opt/kaspersky/kesl.",
 			},
 		},
 		{
@@ -298,18 +298,16 @@ func TestEvaluateBuiltin(t *testing.T) {
 			want: []findingBrief{remnant(kesl, "kesl", "11.4.0-5018", "package kesl", "service kesl-supervisor")},
 		},
 		{
-			// Removing a package removes its unit files and programs, so a
-			// unit file whose program is on disk is an install, enabled or not.
-			name: "a disabled unit with its program is installed",
+			// Units without a package are leftovers, even with their
+			// program still on disk: only a package, a process or a module
+			// makes a product.
+			name: "remnant: disabled and masked units with their programs",
 			items: []detectors.Item{
 				systemdUnit("kesl.service", "/opt/kaspersky/kesl/libexec/kesl_launcher.sh", false, detectors.StateDisabled),
 				systemdUnit("kesl-supervisor.service", "/opt/kaspersky/kesl/libexec/kesl", false, detectors.StateMasked),
 			},
 			opts: Options{AsOf: after},
-			want: []findingBrief{
-				cutOffUS(kesl, "kesl", "", "service kesl.service", "service kesl-supervisor.service"),
-				product(kesl, "kesl", "", "service kesl.service", "service kesl-supervisor.service"),
-			},
+			want: []findingBrief{remnant(kesl, "kesl", "", "service kesl-supervisor.service", "service kesl.service")},
 		},
 		{
 			name: "remnant: disabled unit without its program, masked unit",
