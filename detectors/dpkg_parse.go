@@ -18,23 +18,30 @@ const maxDpkgLine = 1 << 20
 // is installed.
 func parseDpkgStatus(r io.Reader, file string) ([]dpkgPackage, error) {
 	perr := &ParseError{File: file}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64*1024), maxDpkgLine)
-	sc.Split(scanLinesKeepEnd)
+	lr := lineReader{br: bufio.NewReaderSize(r, 64*1024), max: maxDpkgLine}
 	var (
 		pkgs    []dpkgPackage
 		cur     stanza
 		line    int
 		lastEnd = true
 	)
-	for sc.Scan() {
+	for {
+		raw, long, err := lr.next()
+		if len(raw) == 0 && !long {
+			if err != io.EOF {
+				perr.add(line+1, "read: %v", err)
+			}
+			break
+		}
 		line++
-		raw := sc.Bytes()
 		lastEnd = len(raw) > 0 && raw[len(raw)-1] == '\n'
 		// Bytes, not strings: only the few kept values are copied, which
 		// halves the time of a 5,000-package database.
 		text := bytes.TrimRight(raw, "\r\n")
 		switch {
+		case long:
+			// Skip just this line: the stanzas after it still count.
+			perr.add(line, "line longer than %d bytes, skipped", maxDpkgLine)
 		case len(bytes.TrimSpace(text)) == 0:
 			pkgs = cur.finish(pkgs, perr, file)
 			cur = stanza{}
@@ -45,16 +52,45 @@ func parseDpkgStatus(r io.Reader, file string) ([]dpkgPackage, error) {
 		default:
 			cur.field(line, text, perr)
 		}
-	}
-	if err := sc.Err(); err != nil {
-		perr.add(line+1, "%v", err)
-		return pkgs, perr
+		if err != nil {
+			if err != io.EOF {
+				perr.add(line, "read: %v", err)
+			}
+			break
+		}
 	}
 	if !lastEnd && line > 0 {
 		perr.add(line, "file ends in the middle of a line (truncated?)")
 	}
 	pkgs = cur.finish(pkgs, perr, file)
 	return pkgs, perr.orNil()
+}
+
+// lineReader returns lines with their newline. A line longer than max
+// comes back cut to max with long set, the rest of it read and dropped,
+// so one monstrous line costs only itself.
+type lineReader struct {
+	br  *bufio.Reader
+	buf []byte
+	max int
+}
+
+func (lr *lineReader) next() (line []byte, long bool, err error) {
+	lr.buf = lr.buf[:0]
+	for {
+		chunk, err := lr.br.ReadSlice('\n')
+		if len(lr.buf)+len(chunk) <= lr.max {
+			lr.buf = append(lr.buf, chunk...)
+		} else {
+			long = true
+			if len(chunk) > 0 && chunk[len(chunk)-1] == '\n' {
+				lr.buf = append(lr.buf[:0], '\n') // keep the line end
+			}
+		}
+		if err != bufio.ErrBufferFull {
+			return lr.buf, long, err
+		}
+	}
 }
 
 // stanza collects the fields of the stanza being read.
@@ -127,18 +163,6 @@ func (s *stanza) finish(pkgs []dpkgPackage, perr *ParseError, file string) []dpk
 		Status:     strings.Join(strings.Fields(s.status), " "),
 		State:      state, File: file, Line: s.start,
 	})
-}
-
-// scanLinesKeepEnd is bufio.ScanLines without dropping the newline, so the
-// parser can tell a file cut in the middle of a line.
-func scanLinesKeepEnd(data []byte, atEOF bool) (int, []byte, error) {
-	if i := bytes.IndexByte(data, '\n'); i >= 0 {
-		return i + 1, data[:i+1], nil
-	}
-	if atEOF && len(data) > 0 {
-		return len(data), data, nil
-	}
-	return 0, nil, nil
 }
 
 // clip shortens s for an error message.

@@ -660,11 +660,18 @@ func TestParseDpkgStatusBadInput(t *testing.T) {
 			names: []string{"kesl"},
 		},
 		{
+			// The line is skipped; its stanza and the ones after it count.
 			name: "line longer than the limit",
 			in: good + "\nPackage: kesl-gui\nStatus: install ok installed\nDescription: " +
-				strings.Repeat("x", maxDpkgLine) + "\n",
-			problems: []Problem{{7, "bufio.Scanner: token too long"}},
-			names:    []string{"kesl"},
+				strings.Repeat("x", maxDpkgLine) + "\n\nPackage: klnagent64\nStatus: install ok installed\n",
+			problems: []Problem{{7, "line longer than 1048576 bytes, skipped"}},
+			names:    []string{"kesl", "kesl-gui", "klnagent64"},
+		},
+		{
+			name:     "overlong last line without a newline",
+			in:       good + "\nPackage: kesl-gui\nStatus: install ok installed\nDescription: " + strings.Repeat("x", maxDpkgLine),
+			problems: []Problem{{7, "line longer than 1048576 bytes, skipped"}, {7, "file ends in the middle of a line (truncated?)"}},
+			names:    []string{"kesl", "kesl-gui"},
 		},
 		{
 			name:  "empty file",
