@@ -3,6 +3,7 @@ package detectors
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -95,7 +96,41 @@ func hostOp[T any](r *RootFS, op, name string, followLast bool, fn func(string) 
 
 // Open implements fs.FS.
 func (r *RootFS) Open(name string) (fs.File, error) {
-	return hostOp(r, "open", name, true, func(p string) (fs.File, error) { return os.Open(p) })
+	return hostOp(r, "open", name, true, func(p string) (fs.File, error) {
+		f, err := os.Open(p)
+		if err != nil {
+			return nil, err
+		}
+		return &rootFile{File: f, name: name}, nil
+	})
+}
+
+// rootFile is an open file whose errors name it as the root sees it.
+type rootFile struct {
+	*os.File
+	name string
+}
+
+func (f *rootFile) wrap(op string, err error) error {
+	if err == nil || err == io.EOF {
+		return err
+	}
+	return &fs.PathError{Op: op, Path: f.name, Err: unwrapPath(err)}
+}
+
+func (f *rootFile) Read(b []byte) (int, error) {
+	n, err := f.File.Read(b)
+	return n, f.wrap("read", err)
+}
+
+func (f *rootFile) Stat() (fs.FileInfo, error) {
+	fi, err := f.File.Stat()
+	return fi, f.wrap("stat", err)
+}
+
+func (f *rootFile) ReadDir(n int) ([]fs.DirEntry, error) {
+	entries, err := f.File.ReadDir(n)
+	return entries, f.wrap("readdir", err)
 }
 
 // ReadFile implements fs.ReadFileFS.

@@ -407,3 +407,31 @@ func TestRootFSConformance(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Errors from an open file name it as the root sees it: reading a
+// directory fails, and the message must not show the host path.
+func TestRootFSOpenFileErrorsNameRootPath(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "var", "lib", "dpkg"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	root, err := OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := root.Open("var/lib/dpkg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	_, err = f.Read(make([]byte, 16))
+	if err == nil {
+		t.Fatal("reading a directory succeeded")
+	}
+	if !strings.Contains(err.Error(), "var/lib/dpkg") || strings.Contains(err.Error(), dir) {
+		t.Errorf("error %q should name var/lib/dpkg, not the host path %s", err, dir)
+	}
+	if _, ok := f.(fs.ReadDirFile); !ok {
+		t.Error("an opened directory must still list its entries")
+	}
+}
