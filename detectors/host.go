@@ -55,9 +55,10 @@ const (
 func IdentifyHost(ctx context.Context, root fs.FS, live HostSource) (Host, error) {
 	var h Host
 	var errs []error
+	windows := lookupFold(root, windowsMarker)
 	switch {
-	case lookupFold(root, windowsMarker) != "":
-		h.OS, h.Platform, h.Marker = "windows", "windows", lookupFold(root, windowsMarker)
+	case windows != "":
+		h.OS, h.Platform, h.Marker = "windows", "windows", windows
 	case fileExists(root, macMarker):
 		h.OS, h.Marker = "darwin", macMarker
 		h.Platform = macPlatform(root)

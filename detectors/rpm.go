@@ -39,7 +39,7 @@ func detectRPM(ctx context.Context, env *Env) ([]Item, error) {
 	var errs []error
 	seen := map[string]bool{}
 	for _, dir := range rpmDirs {
-		if fi, err := lstat(env.Root, dir); err != nil || fi.Mode()&fs.ModeSymlink != 0 {
+		if fi, err := fs.Lstat(env.Root, dir); err != nil || fi.Mode()&fs.ModeSymlink != 0 {
 			continue // absent, or a link to the other directory
 		}
 		db := findRPMDB(env.Root, dir)
@@ -151,11 +151,4 @@ func rpmItem(p *rpmdb.PackageInfo, db string) Item {
 		State:     StateInstalled,
 		Detail:    detail,
 	}
-}
-
-func lstat(root fs.FS, name string) (fs.FileInfo, error) {
-	if l, ok := root.(fs.ReadLinkFS); ok {
-		return l.Lstat(name)
-	}
-	return fs.Stat(root, name)
 }

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"path"
 	"slices"
@@ -105,7 +104,7 @@ func scanUnitDir(root fs.FS, dir string, get func(string) *unit) error {
 			if u.file != "" || u.masked {
 				continue // shadowed by a directory of higher precedence
 			}
-			if target, err := readLink(root, full); err == nil && target == "/dev/null" {
+			if target, err := fs.ReadLink(root, full); err == nil && target == "/dev/null" {
 				u.masked, u.file = true, full // the mask link is the evidence
 				continue
 			}
@@ -282,7 +281,7 @@ func execExists(root fs.FS, prog string) bool {
 // count each vendor enablement link and drop-in twice.
 func isUnitDirAlias(root fs.FS, dir string) bool {
 	for p := dir; p != "."; p = path.Dir(p) {
-		target, err := readLink(root, p)
+		target, err := fs.ReadLink(root, p)
 		if err != nil {
 			continue
 		}
@@ -295,12 +294,4 @@ func isUnitDirAlias(root fs.FS, dir string) bool {
 		return resolved != dir && slices.Contains(unitDirs, resolved)
 	}
 	return false
-}
-
-func readLink(root fs.FS, name string) (string, error) {
-	l, ok := root.(fs.ReadLinkFS)
-	if !ok {
-		return "", fmt.Errorf("%s: file system cannot read links", name)
-	}
-	return l.ReadLink(name)
 }
