@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/banwatch/banwatch/detectors/winreg"
 )
 
 // Detector enumerates one source of inventory.
@@ -53,6 +55,9 @@ type Env struct {
 	Proc fs.FS
 	// Processes lists live processes.
 	Processes ProcessLister
+	// Registry is the Windows registry of the target: the live one, or
+	// the hives of an offline image. Nil when the target is not Windows.
+	Registry winreg.Machine
 	// TempDir is where a detector may copy a database it must not open in
 	// place (see rpm.go). Empty means os.TempDir().
 	TempDir string
@@ -71,14 +76,25 @@ const (
 	KindKernelModule Kind = "kernel-module"
 	KindFolder       Kind = "folder"
 	KindFile         Kind = "file"
+	// KindDriver is a Windows kernel driver, a macOS kernel or system
+	// extension.
+	KindDriver Kind = "driver"
+	// KindApplication is a macOS application bundle.
+	KindApplication Kind = "application"
+	// KindRegistryKey is a Windows registry key.
+	KindRegistryKey Kind = "registry-key"
+	// KindSecurityProduct is an anti-virus product registered with the
+	// Windows Security Center.
+	KindSecurityProduct Kind = "security-product"
 )
 
 // State is what the source says about an item.
 type State string
 
-// States. Packages use installed, partial and leftover; services enabled,
-// disabled, masked and leftover; processes running; modules loaded; files
-// and folders present.
+// States. Packages and applications use installed, partial and leftover;
+// services and drivers enabled, disabled, masked, leftover, running
+// (services) or loaded (drivers, modules); processes running; files,
+// folders and registry keys present; security products installed.
 const (
 	StateInstalled State = "installed"
 	// StatePartial: the package manager stopped half way (unpacked,
@@ -118,6 +134,13 @@ type Item struct {
 	Detail string
 	// Process is set for processes.
 	Process *Process
+	// BundleID is the reverse-DNS identifier of a macOS application,
+	// package receipt or extension ("com.kaspersky.kav").
+	BundleID string
+	// Attrs holds named facts a source gives beyond the fields above
+	// (a registry key's values, a security product's decoded state),
+	// for later evaluation steps such as signature dates.
+	Attrs map[string]string
 }
 
 // Process is what a process snapshot records.
@@ -128,3 +151,10 @@ type Process struct {
 	Cmdline string
 	Started time.Time
 }
+
+// Unavailable is returned by a detector whose source does not exist on
+// this target (the Security Center on Windows Server). The scan lists the
+// detector as skipped with the reason instead of as an error.
+type Unavailable struct{ Reason string }
+
+func (u *Unavailable) Error() string { return u.Reason }

@@ -62,6 +62,7 @@ func IdentifyHost(ctx context.Context, root fs.FS, live HostSource) (Host, error
 	case fileExists(root, macMarker):
 		h.OS, h.Marker = "darwin", macMarker
 		h.Platform = macPlatform(root)
+		h.Hostname, h.ID = macHostname(root)
 	default:
 		h.OS = "linux"
 		platform, marker, err := linuxPlatform(root)

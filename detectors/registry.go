@@ -2,6 +2,7 @@ package detectors
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"slices"
@@ -124,5 +125,9 @@ func runOne(ctx context.Context, env *Env, s Spec) (res Result) {
 		items[i].Detector = s.Name
 	}
 	res.Items, res.Err = items, err
+	var un *Unavailable
+	if errors.As(err, &un) && len(items) == 0 {
+		res.Err, res.Skipped = nil, un.Reason
+	}
 	return res
 }
