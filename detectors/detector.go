@@ -58,6 +58,9 @@ type Env struct {
 	// Registry is the Windows registry of the target: the live one, or
 	// the hives of an offline image. Nil when the target is not Windows.
 	Registry winreg.Machine
+	// Services reports the live state of Windows services and drivers
+	// (the service control manager). Nil offline and off Windows.
+	Services ServiceManager
 	// TempDir is where a detector may copy a database it must not open in
 	// place (see rpm.go). Empty means os.TempDir().
 	TempDir string
@@ -158,3 +161,20 @@ type Process struct {
 type Unavailable struct{ Reason string }
 
 func (u *Unavailable) Error() string { return u.Reason }
+
+// ServiceManager reports which services and drivers are running right
+// now. scm_windows.go is the real one.
+type ServiceManager interface {
+	// States returns the state of every service and driver, keyed by
+	// lower-case service name.
+	States(ctx context.Context) (map[string]ServiceStatus, error)
+}
+
+// ServiceStatus is the live state of one service or driver.
+type ServiceStatus struct {
+	Running bool
+	PID     uint32
+	// Type is the SERVICE_* type bits (1 kernel driver, 2 file system
+	// driver, 0x10 own process, 0x20 shared process).
+	Type uint32
+}
