@@ -18,6 +18,9 @@ const wscTimeout = 30 * time.Second
 // Security Center. The query runs in its own goroutine, as a WMI call
 // cannot be cancelled; on timeout that goroutine finishes on its own.
 func queryAntiVirusProducts(ctx context.Context) ([]wscProduct, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("WMI %s: %w", wscNamespace, err)
+	}
 	ctx, cancel := context.WithTimeout(ctx, wscTimeout)
 	defer cancel()
 	type result struct {
@@ -30,7 +33,9 @@ func queryAntiVirusProducts(ctx context.Context) ([]wscProduct, error) {
 		// A property WMI leaves out or null reads as empty rather than
 		// failing the whole product.
 		c := &wmi.Client{AllowMissingFields: true, NonePtrZero: true}
-		r.err = c.Query(wscQuery, &r.products, nil, wscNamespace)
+		// "." is the local machine, as a nil server is; Wine's
+		// ConnectServer takes only a string there (DISP_E_TYPEMISMATCH).
+		r.err = c.Query(wscQuery, &r.products, ".", wscNamespace)
 		done <- r
 	}()
 	select {
