@@ -51,6 +51,10 @@ type Env struct {
 	// files detector looks up. The scan fills them from the policy, so
 	// this package needs no knowledge of which products matter.
 	Paths []string
+	// RegistryKeys are Windows registry key patterns
+	// (HKLM\SOFTWARE\Vendor\*) that the windows-registry detector looks
+	// up; the scan fills them from the policy.
+	RegistryKeys []string
 	// Proc is the live /proc, for detectors that read kernel state.
 	Proc fs.FS
 	// Processes lists live processes.
@@ -79,6 +83,8 @@ const (
 	KindKernelModule Kind = "kernel-module"
 	KindFolder       Kind = "folder"
 	KindFile         Kind = "file"
+	// KindProgram is a Windows installed program (an Uninstall entry).
+	KindProgram Kind = "program"
 	// KindDriver is a Windows kernel driver, a macOS kernel or system
 	// extension.
 	KindDriver Kind = "driver"
@@ -94,7 +100,7 @@ const (
 // State is what the source says about an item.
 type State string
 
-// States. Packages and applications use installed, partial and leftover;
+// States. Packages, programs and applications use installed, partial and leftover;
 // services and drivers enabled, disabled, masked, leftover, running
 // (services) or loaded (drivers, modules); processes running; files,
 // folders and registry keys present; security products installed.

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -197,7 +198,7 @@ func TestDpkgKasperskyStates(t *testing.T) {
 				Publisher: tc.publisher, Path: dpkgStatusFile,
 				State: tc.state, Detail: "Status: " + tc.status,
 			}
-			if it != want {
+			if !reflect.DeepEqual(it, want) {
 				t.Errorf("got  %+v\nwant %+v", it, want)
 			}
 		})

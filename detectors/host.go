@@ -8,8 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"path"
 	"strings"
+
+	"github.com/banwatch/banwatch/detectors/winreg"
 )
 
 // Host is the scanned system as far as the scan can tell.
@@ -214,29 +215,5 @@ func fileExists(root fs.FS, name string) bool {
 	return err == nil
 }
 
-// lookupFold finds name in root, matching each element case-insensitively
-// when the exact spelling is absent. It returns the spelling found, or "".
-func lookupFold(root fs.FS, name string) string {
-	if fileExists(root, name) {
-		return name
-	}
-	dir := "."
-	for _, elem := range strings.Split(name, "/") {
-		entries, err := fs.ReadDir(root, dir)
-		if err != nil {
-			return ""
-		}
-		found := ""
-		for _, e := range entries {
-			if strings.EqualFold(e.Name(), elem) {
-				found = e.Name()
-				break
-			}
-		}
-		if found == "" {
-			return ""
-		}
-		dir = path.Join(dir, found)
-	}
-	return dir
-}
+// lookupFold: see winreg.LookupFold.
+func lookupFold(root fs.FS, name string) string { return winreg.LookupFold(root, name) }

@@ -15,9 +15,10 @@ type Compiled struct {
 	sha256 string
 
 	packages, services, modules, images *nameIndex
-	publishers                          map[string]int // normalized name -> vendor
-	processPaths, folders               *pathIndex
-	folderPatterns                      []string
+	programs, drivers, bundleIDs        *nameIndex
+	publishers                          map[string]int // normalized name or team id -> vendor
+	processPaths, folders, registryKeys *pathIndex
+	folderPatterns, registryKeyPatterns []string
 }
 
 // Policy returns the policy as loaded (with defaults not yet applied).
@@ -31,6 +32,12 @@ func (c *Compiled) SHA256() string { return c.sha256 }
 
 // FolderPatterns returns the folder patterns to look up on a scanned root.
 func (c *Compiled) FolderPatterns() []string { return append([]string(nil), c.folderPatterns...) }
+
+// RegistryKeyPatterns returns the registry key patterns to look up on a
+// Windows target.
+func (c *Compiled) RegistryKeyPatterns() []string {
+	return append([]string(nil), c.registryKeyPatterns...)
+}
 
 // Jurisdictions returns the jurisdiction codes any vendor lists.
 func (c *Compiled) Jurisdictions() []string {
@@ -51,13 +58,17 @@ func compile(p *Policy, source, sum string) *Compiled {
 	c := &Compiled{
 		policy: p, source: source, sha256: sum,
 		packages: newNameIndex(), services: newNameIndex(), modules: newNameIndex(), images: newNameIndex(),
+		programs: newNameIndex(), drivers: newNameIndex(), bundleIDs: newNameIndex(),
 		publishers:   map[string]int{},
-		processPaths: newPathIndex(), folders: newPathIndex(),
+		processPaths: newPathIndex(), folders: newPathIndex(), registryKeys: newPathIndex(),
 	}
 	seen := map[string]bool{}
 	for vi, v := range p.Vendors {
 		for _, pub := range v.Publishers {
 			c.publishers[normalizePublisher(pub)] = vi
+		}
+		for _, id := range v.TeamIDs {
+			c.publishers[normalizePublisher(id)] = vi
 		}
 		c.add(target{vi, -1}, v.Match, seen)
 		for pi, pr := range v.Products {
@@ -94,6 +105,31 @@ func (c *Compiled) add(t target, m Match, seen map[string]bool) {
 			c.folderPatterns = append(c.folderPatterns, f)
 		}
 	}
+	for _, n := range m.Programs {
+		c.programs.add(n, rule{target: t})
+	}
+	for _, n := range m.Drivers {
+		c.drivers.add(n, rule{target: t})
+	}
+	for _, n := range m.BundleIDs {
+		c.bundleIDs.add(n, rule{target: t})
+	}
+	for _, k := range m.RegistryKeys {
+		c.registryKeys.add(k, rule{target: t})
+		if !seen["registry:"+k] {
+			seen["registry:"+k] = true
+			c.registryKeyPatterns = append(c.registryKeyPatterns, k)
+		}
+	}
+}
+
+// driverName is a driver's name as its image file gives it: the base
+// name up to the first dot, so that the versioned klif.KES-21-9.sys and
+// K4W-21-25\klif.sys are both "klif".
+func driverName(image string) string {
+	base := path.Base(strings.ReplaceAll(image, `\`, "/"))
+	name, _, _ := strings.Cut(base, ".")
+	return name
 }
 
 // serviceName drops the unit type, so "kesl" matches "kesl.service" and
@@ -105,20 +141,27 @@ func serviceName(n string) string { return strings.TrimSuffix(normalizeName(n), 
 func moduleName(n string) string { return strings.ReplaceAll(normalizeName(n), "-", "_") }
 
 // match finds the rule an item falls under. Product rules win over the
-// vendor-wide catch-all, and earlier products over later ones.
+// vendor-wide catch-all, and earlier products over later ones. An item no
+// name rule claims may still be the vendor's by its publisher or signing
+// team.
 func (c *Compiled) match(it *detectors.Item) (target, bool) {
 	var rules []rule
 	switch it.Kind {
 	case detectors.KindPackage:
-		rules = c.packages.lookup(it.Name)
-		if len(rules) == 0 && it.Publisher != "" {
-			var buf [128]byte
-			if vi, ok := c.publishers[string(appendPublisher(buf[:0], it.Publisher))]; ok {
-				rules = []rule{{target: target{vi, -1}}}
-			}
-		}
+		rules = append(c.packages.lookup(it.Name), c.bundleRules(it)...)
+	case detectors.KindProgram:
+		rules = c.programs.lookup(it.Name)
+	case detectors.KindApplication:
+		rules = c.bundleRules(it)
+	case detectors.KindSecurityProduct:
+		rules = c.programs.lookup(it.Name)
 	case detectors.KindService:
 		rules = c.services.lookup(serviceName(it.Name))
+	case detectors.KindDriver:
+		rules = append(c.drivers.lookup(it.Name), c.bundleRules(it)...)
+		if it.Exec != "" {
+			rules = append(rules, c.drivers.lookup(driverName(it.Exec))...)
+		}
 	case detectors.KindKernelModule:
 		rules = c.modules.lookup(moduleName(it.Name))
 	case detectors.KindProcess:
@@ -127,8 +170,23 @@ func (c *Compiled) match(it *detectors.Item) (target, bool) {
 		// Only folders: a lone file where a product would live (an ISO
 		// or a downloaded tool under opt/kaspersky) is not an install.
 		rules = c.folders.lookup(it.Name)
+	case detectors.KindRegistryKey:
+		rules = c.registryKeys.lookup(it.Name)
+	}
+	if len(rules) == 0 && it.Publisher != "" {
+		var buf [128]byte
+		if vi, ok := c.publishers[string(appendPublisher(buf[:0], it.Publisher))]; ok {
+			rules = []rule{{target: target{vi, -1}}}
+		}
 	}
 	return best(rules)
+}
+
+func (c *Compiled) bundleRules(it *detectors.Item) []rule {
+	if it.BundleID == "" {
+		return nil
+	}
+	return c.bundleIDs.lookup(it.BundleID)
 }
 
 // processRules matches a process by image name (the image file's base

@@ -20,13 +20,15 @@ type Options struct {
 	Jurisdiction string
 	// HostID makes finding ids unique per host and stable across scans.
 	HostID string
+	// OS is the target's GOOS name; it picks OS-specific remediation.
+	OS string
 }
 
 // group is the evidence of one product on the machine.
 type group struct {
 	vendor  int
 	product int    // index in the vendor's products; -1 if not identified
-	key     string // product id, "package:NAME" or "unidentified"
+	key     string // product id, "package:NAME", "program:NAME" or "unidentified"
 	name    string
 	items   []detectors.Item
 }
@@ -80,9 +82,9 @@ func (c *Compiled) group(items []detectors.Item) []*group {
 			p := c.policy.Vendors[t.vendor].Products[t.product]
 			g := get(t.vendor, t.product, p.ID, p.Name)
 			g.items = append(g.items, *it)
-		case it.Kind == detectors.KindPackage:
-			name := fmt.Sprintf("%s software (package %s)", c.policy.Vendors[t.vendor].Name, it.Name)
-			g := get(t.vendor, -1, "package:"+it.Name, name)
+		case it.Kind == detectors.KindPackage || it.Kind == detectors.KindProgram:
+			name := fmt.Sprintf("%s software (%s %s)", c.policy.Vendors[t.vendor].Name, it.Kind, it.Name)
+			g := get(t.vendor, -1, string(it.Kind)+":"+it.Name, name)
 			g.items = append(g.items, *it)
 		default:
 			loose[t.vendor] = append(loose[t.vendor], *it)
@@ -92,7 +94,7 @@ func (c *Compiled) group(items []detectors.Item) []*group {
 		if len(loose[vi]) == 0 {
 			continue
 		}
-		g := mainGroup(groups, vi)
+		g := c.mainGroup(groups, vi)
 		if g == nil {
 			g = get(vi, -1, "unidentified", c.policy.Vendors[vi].Name+" software (product not identified)")
 		}
@@ -108,21 +110,26 @@ func (c *Compiled) group(items []detectors.Item) []*group {
 	return groups
 }
 
-// mainGroup is the vendor's first installed product, else its first one.
-func mainGroup(groups []*group, vendor int) *group {
-	var first *group
+// mainGroup is the group vendor-wide artefacts join: the vendor's first
+// installed product that is not secondary, else its first installed
+// product, else its first product.
+func (c *Compiled) mainGroup(groups []*group, vendor int) *group {
+	var best *group
+	rank := func(g *group) int {
+		switch {
+		case !installed(g.items):
+			return 0
+		case g.product >= 0 && c.policy.Vendors[vendor].Products[g.product].Secondary:
+			return 1
+		}
+		return 2
+	}
 	for _, g := range groups {
-		if g.vendor != vendor {
-			continue
-		}
-		if installed(g.items) {
-			return g
-		}
-		if first == nil {
-			first = g
+		if g.vendor == vendor && (best == nil || rank(g) > rank(best)) {
+			best = g
 		}
 	}
-	return first
+	return best
 }
 
 // installed says whether the evidence shows a product that is there, not
@@ -161,6 +168,12 @@ func (c *Compiled) findings(g *group, o Options) []Finding {
 	}
 	if g.product >= 0 {
 		base.ProductID = g.key
+		if v.Products[g.product].Tool {
+			f := c.finding(base, v, KindTool, o, g.key)
+			f.Summary = fmt.Sprintf("%s, an on-demand %s tool and not installed protection, is on this machine: %s.",
+				nameVersion(g.name, base.Version), v.Name, Brief(base.Evidence, 4))
+			return []Finding{f}
+		}
 	}
 	if !installed(g.items) {
 		f := c.finding(base, v, KindRemnant, o, g.key)
@@ -188,7 +201,11 @@ func (c *Compiled) finding(base Finding, v *Vendor, kind Kind, o Options, produc
 	if f.Severity == "" {
 		f.Severity = kinds[kind]
 	}
-	f.Remediation = strings.ReplaceAll(v.Remediation[string(kind)], "{product}", base.Product)
+	text, ok := v.Remediation[string(kind)+"."+o.OS]
+	if !ok {
+		text = v.Remediation[string(kind)]
+	}
+	f.Remediation = strings.ReplaceAll(text, "{product}", base.Product)
 	sum := sha256.Sum256([]byte(o.HostID + "\x00" + f.Rule + "\x00" + v.ID + "/" + productKey))
 	f.ID = hex.EncodeToString(sum[:16])
 	return f
@@ -243,18 +260,20 @@ func (c *Compiled) sortEvidence(g *group) {
 }
 
 func kindOrder(k detectors.Kind) int {
-	order := []detectors.Kind{detectors.KindPackage, detectors.KindService, detectors.KindProcess,
-		detectors.KindKernelModule, detectors.KindFolder, detectors.KindFile}
+	order := []detectors.Kind{detectors.KindPackage, detectors.KindProgram, detectors.KindApplication, detectors.KindSecurityProduct,
+		detectors.KindService, detectors.KindDriver, detectors.KindProcess, detectors.KindKernelModule,
+		detectors.KindRegistryKey, detectors.KindFolder, detectors.KindFile}
 	if i := slices.Index(order, k); i >= 0 {
 		return i
 	}
 	return len(order)
 }
 
-// version is the version of the main package (evidence is sorted).
+// version is the version of the main package or application (evidence
+// is sorted).
 func version(items []detectors.Item) string {
 	for _, it := range items {
-		if it.Kind == detectors.KindPackage && it.Version != "" {
+		if (it.Kind == detectors.KindPackage || it.Kind == detectors.KindProgram || it.Kind == detectors.KindApplication) && it.Version != "" {
 			return it.Version
 		}
 	}
@@ -310,8 +329,10 @@ func describe(e Evidence) string {
 		return fmt.Sprintf("package %s (%s)", e.Name, strings.TrimPrefix(e.Detail, "Status: "))
 	case e.Type == string(detectors.KindProcess) && e.PID != 0:
 		return fmt.Sprintf("process %s (pid %d)", e.Name, e.PID)
-	case e.Type == string(detectors.KindService):
-		return fmt.Sprintf("service %s (%s)", e.Name, e.State)
+	case e.Type == string(detectors.KindService) || e.Type == string(detectors.KindDriver):
+		return fmt.Sprintf("%s %s (%s)", e.Type, e.Name, e.State)
+	case e.Type == string(detectors.KindProgram):
+		return fmt.Sprintf("program %q (%s)", e.Name, e.State)
 	}
 	return e.Type + " " + e.Name
 }

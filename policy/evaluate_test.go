@@ -675,8 +675,8 @@ func TestEffective(t *testing.T) {
 	before := fmt.Sprintf("%+v", *orig)
 	eff := c.Effective()
 	want := []map[string]Severity{
-		{"product": SeverityMedium, "remnant": SeverityLow, "updates-cut-off": SeverityHigh},
-		{"product": SeverityHigh, "remnant": SeverityCritical, "updates-cut-off": SeverityCritical},
+		{"product": SeverityMedium, "remnant": SeverityLow, "updates-cut-off": SeverityHigh, "tool": SeverityLow},
+		{"product": SeverityHigh, "remnant": SeverityCritical, "updates-cut-off": SeverityCritical, "tool": SeverityLow},
 	}
 	for i, v := range eff.Vendors {
 		if !maps.Equal(v.Severity, want[i]) {

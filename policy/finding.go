@@ -15,6 +15,10 @@ const (
 	// KindUpdatesCutOff: the jurisdiction's update cut-off has passed, so
 	// the install can no longer receive updates.
 	KindUpdatesCutOff Kind = "updates-cut-off"
+	// KindTool: an on-demand tool of the vendor (a removal or rescue
+	// utility) is on the machine. It is not protection and takes no
+	// updates, so it is only a note.
+	KindTool Kind = "tool"
 )
 
 // kinds lists the kinds a policy may set severity and remediation for,
@@ -23,6 +27,7 @@ var kinds = map[Kind]Severity{
 	KindProduct:       SeverityHigh,
 	KindRemnant:       SeverityLow,
 	KindUpdatesCutOff: SeverityCritical,
+	KindTool:          SeverityLow,
 }
 
 // Severity grades a finding.

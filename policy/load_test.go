@@ -91,7 +91,9 @@ func TestBuiltin(t *testing.T) {
 	for _, pr := range p.Vendors[0].Products {
 		ids = append(ids, pr.ID)
 	}
-	wantIDs := []string{"kesl", "klnagent", "ksc", "kics", "kess", "kav4fs", "kav4ws", "kav4proxy", "kaspersky-for-linux", "scan-engine"}
+	wantIDs := []string{"kesl", "klnagent", "ksc", "kics", "kess", "kav4fs", "kav4ws", "kav4proxy", "kaspersky-for-linux", "scan-engine",
+		"kes-windows", "ksc-windows", "ksws", "kess-windows", "kea", "kav", "kis", "kts", "kfree", "kscloud", "ksos",
+		"kaspersky-home", "kpm", "ksk", "kvpn", "kvrt", "tdsskiller", "kavremover", "kaspersky-downloader-mac", "kaspersky-mac"}
 	if !slices.Equal(ids, wantIDs) {
 		t.Errorf("product ids = %q, want %q", ids, wantIDs)
 	}
@@ -99,8 +101,13 @@ func TestBuiltin(t *testing.T) {
 		t.Errorf("Jurisdictions() = %q, want %q", got, want)
 	}
 	folders := c.FolderPatterns()
-	if len(folders) != 26 || folders[0] != "opt/kaspersky/*" || !slices.Contains(folders, "opt/kaspersky/kesl") {
-		t.Errorf("FolderPatterns() = %q, want the 26 distinct folders, vendor-wide first", folders)
+	if len(folders) != 34 || folders[0] != "opt/kaspersky/*" || !slices.Contains(folders, "opt/kaspersky/kesl") ||
+		!slices.Contains(folders, "ProgramData/Kaspersky Lab/*/Bases") {
+		t.Errorf("FolderPatterns() = %q, want the 34 distinct folders, vendor-wide first", folders)
+	}
+	keys := c.RegistryKeyPatterns()
+	if len(keys) != 6 || keys[0] != `HKLM\SOFTWARE\KasperskyLab` {
+		t.Errorf("RegistryKeyPatterns() = %q, want the 6 distinct keys, vendor-wide first", keys)
 	}
 	folders[0] = "changed"
 	if c.FolderPatterns()[0] != "opt/kaspersky/*" {
@@ -128,8 +135,8 @@ func TestBuiltinCheck(t *testing.T) {
 	if c.Source() != file || c.SHA256() != Builtin().SHA256() {
 		t.Errorf("Source, SHA256 = %q, %s; want %q, %s", c.Source(), c.SHA256(), file, Builtin().SHA256())
 	}
-	if n := len(c.Policy().Vendors[0].Products); n != 10 {
-		t.Errorf("%d products, want 10", n)
+	if n := len(c.Policy().Vendors[0].Products); n != 30 {
+		t.Errorf("%d products, want 30", n)
 	}
 }
 
@@ -350,7 +357,7 @@ func TestLoadProblems(t *testing.T) {
 			wants: []want{
 				{10, "vendors[0].severity.remnant", `unknown severity "huge" (want low, medium, high or critical)`},
 				{11, "vendors[0].severity.product", `unknown severity "urgent"`},
-				{12, "vendors[0].severity.cutoff", `unknown finding kind "cutoff" (want product, remnant, updates-cut-off)`},
+				{12, "vendors[0].severity.cutoff", `unknown finding kind "cutoff" (want product, remnant, updates-cut-off, tool)`},
 				{14, "vendors[0].severity.zzz", `unknown finding kind "zzz"`},
 				{16, "vendors[0].remediation.remnants", `unknown finding kind "remnants"`},
 				{18, "vendors[0].remediation.aaa", `unknown finding kind "aaa"`},
@@ -729,8 +736,8 @@ func TestLoadProblemsStable(t *testing.T) {
 		}
 	}
 	want := []string{
-		`t.yaml:9: vendors[0].severity.a: unknown finding kind "a" (want product, remnant, updates-cut-off)`,
-		`t.yaml:9: vendors[0].severity.b: unknown finding kind "b" (want product, remnant, updates-cut-off)`,
+		`t.yaml:9: vendors[0].severity.a: unknown finding kind "a" (want product, remnant, updates-cut-off, tool)`,
+		`t.yaml:9: vendors[0].severity.b: unknown finding kind "b" (want product, remnant, updates-cut-off, tool)`,
 	}
 	if got := strings.Split(first.Error(), "\n"); len(got) != 12 || !slices.Equal(got[:2], want) {
 		t.Errorf("problems =\n%s\nwant 12, starting\n%s", first, strings.Join(want, "\n"))

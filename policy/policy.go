@@ -30,7 +30,12 @@ type Vendor struct {
 	// published under. A package whose maintainer or vendor is one of them
 	// is the vendor's even when no product names it.
 	Publishers []string `yaml:"publishers,omitempty"`
-	// Severity and Remediation are keyed by finding kind.
+	// TeamIDs are the vendor's Apple Developer Team IDs: a macOS system
+	// extension or kext signed with one is the vendor's.
+	TeamIDs []string `yaml:"team_ids,omitempty"`
+	// Severity and Remediation are keyed by finding kind. A remediation
+	// key may name an OS as well ("product.windows"); it is used on that
+	// OS instead of the plain kind's.
 	Severity      map[string]Severity `yaml:"severity,omitempty"`
 	Remediation   map[string]string   `yaml:"remediation,omitempty"`
 	References    []Reference         `yaml:"references,omitempty"`
@@ -69,9 +74,18 @@ type Measure struct {
 
 // Product is one product of a vendor.
 type Product struct {
-	ID    string `yaml:"id"`
-	Name  string `yaml:"name"`
-	Match Match  `yaml:"match"`
+	ID   string `yaml:"id"`
+	Name string `yaml:"name"`
+	// Tool marks an on-demand tool (a removal or rescue utility) rather
+	// than installed protection: found, it is a low "tool" note, never a
+	// banned product or an update cut-off.
+	Tool bool `yaml:"tool,omitempty"`
+	// Secondary marks a product that rides along with the vendor's main
+	// one (a management agent, a password manager): artefacts the vendor's
+	// products share (drivers, services, folders) join another installed
+	// product first.
+	Secondary bool  `yaml:"secondary,omitempty"`
+	Match     Match `yaml:"match"`
 }
 
 // Match lists the artefacts that identify a product. Names compare
@@ -86,6 +100,19 @@ type Match struct {
 	// ("opt/kaspersky/kesl", "var/opt/kaspersky/*"). The scan looks up
 	// exactly these; it never walks the disk.
 	Folders []string `yaml:"folders,omitempty"`
+	// Programs are display names in the Windows list of installed
+	// programs (the Uninstall keys) and in the Windows Security Center.
+	Programs []string `yaml:"programs,omitempty"`
+	// Drivers are Windows kernel driver names. A driver also matches by
+	// its image file, up to the first dot, so the versioned
+	// klif.KES-21-9.sys is "klif".
+	Drivers []string `yaml:"drivers,omitempty"`
+	// BundleIDs are macOS identifiers of applications, package receipts
+	// and extensions ("com.kaspersky.kav", "com.kaspersky.*").
+	BundleIDs []string `yaml:"bundle_ids,omitempty"`
+	// RegistryKeys are Windows registry keys, looked up like folders:
+	// HKLM\SOFTWARE\... or HKLM\SYSTEM\..., with * and ? within a key name.
+	RegistryKeys []string `yaml:"registry_keys,omitempty"`
 }
 
 // ProcessMatch identifies a process by its image name, its image path, or
@@ -97,5 +124,6 @@ type ProcessMatch struct {
 }
 
 func (m Match) empty() bool {
-	return len(m.Packages)+len(m.Services)+len(m.Processes)+len(m.KernelModules)+len(m.Folders) == 0
+	return len(m.Packages)+len(m.Services)+len(m.Processes)+len(m.KernelModules)+len(m.Folders)+
+		len(m.Programs)+len(m.Drivers)+len(m.BundleIDs)+len(m.RegistryKeys) == 0
 }

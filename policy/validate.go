@@ -84,9 +84,11 @@ func (v *validator) errorf(f field, format string, args ...any) {
 }
 
 var (
-	idPattern    = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
-	codePattern  = regexp.MustCompile(`^[A-Z]{2}$`)
-	globMetaRune = "*?[\\"
+	idPattern   = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
+	codePattern = regexp.MustCompile(`^[A-Z]{2}$`)
+	// teamIDPattern: Apple Team IDs are ten upper-case letters and digits.
+	teamIDPattern = regexp.MustCompile(`^[A-Z0-9]{10}$`)
+	globMetaRune  = "*?[\\"
 )
 
 func (v *validator) policy(p *Policy) {
@@ -138,8 +140,16 @@ func (v *validator) vendor(f field, vd *Vendor) {
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(vd.Remediation)) {
-		if _, ok := kinds[Kind(k)]; !ok {
-			v.errorf(f.key("remediation").key(k), "unknown finding kind %q (want %s)", k, kindList())
+		kind, goos, hasOS := strings.Cut(k, ".")
+		if _, ok := kinds[Kind(kind)]; !ok {
+			v.errorf(f.key("remediation").key(k), "unknown finding kind %q (want %s)", kind, kindList())
+		} else if hasOS && !slices.Contains(remediationOSes, goos) {
+			v.errorf(f.key("remediation").key(k), "unknown OS %q (want %s)", goos, strings.Join(remediationOSes, ", "))
+		}
+	}
+	for i, id := range vd.TeamIDs {
+		if !teamIDPattern.MatchString(id) {
+			v.errorf(f.key("team_ids").idx(i), "must be a 10-character Apple Team ID such as 2Y8XE5CQ94, got %q", id)
 		}
 	}
 	for i, r := range vd.References {
@@ -176,8 +186,11 @@ func (v *validator) vendor(f field, vd *Vendor) {
 }
 
 func kindList() string {
-	return strings.Join([]string{string(KindProduct), string(KindRemnant), string(KindUpdatesCutOff)}, ", ")
+	return strings.Join([]string{string(KindProduct), string(KindRemnant), string(KindUpdatesCutOff), string(KindTool)}, ", ")
 }
+
+// remediationOSes are the OS names a remediation key may carry.
+var remediationOSes = []string{"linux", "windows", "darwin"}
 
 func (v *validator) id(f field, id string) {
 	if !idPattern.MatchString(id) {
@@ -236,6 +249,35 @@ func (v *validator) match(f field, owner string, m Match) {
 	for i, folder := range m.Folders {
 		v.pathPattern(f.key("folders").idx(i), folder, false)
 	}
+	v.names(f.key("programs"), owner, "program", m.Programs)
+	v.names(f.key("drivers"), owner, "driver", m.Drivers)
+	v.names(f.key("bundle_ids"), owner, "bundle id", m.BundleIDs)
+	for i, k := range m.RegistryKeys {
+		v.registryKey(f.key("registry_keys").idx(i), k)
+	}
+}
+
+// registryKey checks a registry key pattern: a machine hive, then key
+// names that may hold * and ?, one of them a literal of three characters
+// or more (the index key).
+func (v *validator) registryKey(f field, k string) {
+	parts := strings.Split(k, `\`)
+	if len(parts) < 3 || !strings.EqualFold(parts[0], "HKLM") ||
+		(!strings.EqualFold(parts[1], "SOFTWARE") && !strings.EqualFold(parts[1], "SYSTEM")) {
+		v.errorf(f, `registry key %q must start with HKLM\SOFTWARE\ or HKLM\SYSTEM\ and name a key below`, k)
+		return
+	}
+	for _, p := range parts[2:] {
+		if p == "" || p == "**" {
+			v.errorf(f, "registry key %q has an empty or ** key name", k)
+			return
+		}
+		if _, err := path.Match(p, ""); err != nil {
+			v.errorf(f, "bad pattern %q: %v", k, err)
+			return
+		}
+	}
+	v.pathPattern(f, strings.ReplaceAll(k, `\`, "/"), false)
 }
 
 func (v *validator) names(f field, owner, what string, names []string) {

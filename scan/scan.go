@@ -5,6 +5,7 @@ package scan
 
 import (
 	"context"
+	"errors"
 	"io/fs"
 	"os"
 	"runtime"
@@ -14,6 +15,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/banwatch/banwatch/detectors"
+	"github.com/banwatch/banwatch/detectors/winreg"
 	"github.com/banwatch/banwatch/policy"
 )
 
@@ -55,6 +57,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, &ConfigError{err}
 	}
 	herr := identifyHost(ctx, env, o)
+	if env.Registry != nil {
+		defer env.Registry.Close()
+	}
 	run, skipped, err := detectors.Plan(o.Detectors, env)
 	if err != nil {
 		return nil, &ConfigError{err}
@@ -74,7 +79,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	for _, res := range skipped {
 		r.addResult(res)
 	}
-	r.Findings = o.Policy.Evaluate(items, policy.Options{AsOf: o.AsOf, Jurisdiction: r.Scan.Jurisdiction, HostID: env.Host.ID})
+	r.Findings = o.Policy.Evaluate(items, policy.Options{
+		AsOf: o.AsOf, Jurisdiction: r.Scan.Jurisdiction, HostID: env.Host.ID, OS: env.Host.OS,
+	})
 	if r.Findings == nil {
 		r.Findings = []policy.Finding{}
 	}
@@ -114,7 +121,8 @@ func (o Options) env(ctx context.Context) (*detectors.Env, error) {
 	}
 	env := &detectors.Env{
 		Root: root, RootDir: dir, Live: isLiveRoot(root.Dir()),
-		Paths: o.Policy.FolderPatterns(), Log: o.Log, Now: o.Now,
+		Paths: o.Policy.FolderPatterns(), RegistryKeys: o.Policy.RegistryKeyPatterns(),
+		Log: o.Log, Now: o.Now,
 	}
 	if env.Live {
 		env.Processes = o.Processes
@@ -140,7 +148,27 @@ func identifyHost(ctx context.Context, env *detectors.Env, o Options) error {
 	}
 	h, err := detectors.IdentifyHost(ctx, env.Root, live)
 	env.Host = h
-	return err
+	if h.OS != "windows" {
+		return err
+	}
+	errs := []error{err}
+	env.Registry, err = openRegistry(env)
+	errs = append(errs, err)
+	if env.Registry != nil {
+		env.Host, err = detectors.WindowsHost(ctx, env.Registry, env.Host)
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// openRegistry opens the target's registry: the Windows API on a live
+// Windows machine, the hive files of an offline image otherwise.
+func openRegistry(env *detectors.Env) (winreg.Machine, error) {
+	if !env.Live || runtime.GOOS != "windows" {
+		return winreg.OpenImage(env.Root), nil
+	}
+	env.Services = detectors.NewServiceManager()
+	return winreg.Live(env.Root)
 }
 
 // LiveRoot is the root of the running system: "/", or the system drive

@@ -1,16 +1,244 @@
 package winreg
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"io/fs"
+	"path"
+	"strings"
 )
 
-// OpenImage returns the registry of the offline Windows image under root.
+// maxHiveSize bounds a hive read into memory when the file system cannot
+// read at offsets. Real SOFTWARE hives stay well below it.
+const maxHiveSize = 1 << 30
+
+// Where an offline image keeps its machine hives and its profile list.
+const (
+	configDir   = "Windows/System32/config"
+	profileList = `Microsoft\Windows NT\CurrentVersion\ProfileList`
+)
+
+// OpenImage returns the registry of the offline Windows image under root:
+// the hive files in Windows/System32/config and each profile's
+// NTUSER.DAT.
 func OpenImage(root fs.FS) Machine { return &image{root: root} }
 
-type image struct{ root fs.FS }
+type image struct {
+	root  fs.FS
+	files []io.Closer
+}
 
-func (m *image) Hive(ctx context.Context, name string) (Key, error) { return nil, errors.New("not yet") }
-func (m *image) Users(ctx context.Context) ([]User, error)         { return nil, errors.New("not yet") }
-func (m *image) Close() error                                       { return nil }
+// Hive opens Windows/System32/config/<name>; the machine hives are named
+// in capitals, but an image copied by hand may differ in case.
+func (m *image) Hive(ctx context.Context, name string) (Key, error) {
+	file := LookupFold(m.root, configDir+"/"+name)
+	if file == "" {
+		return nil, fmt.Errorf("%s/%s: %w", configDir, name, ErrNotExist)
+	}
+	return m.open(file, `HKLM\`+name)
+}
+
+func (m *image) open(file, prefix string) (Key, error) {
+	f, err := m.root.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	r, size, err := hiveReaderAt(f)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	m.files = append(m.files, f)
+	k, err := OpenHive(r, size, prefix)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	return k, nil
+}
+
+// hiveReaderAt gives random access to an open file, reading it into memory
+// only when the file system offers no ReadAt (fstest.MapFS does).
+func hiveReaderAt(f fs.File) (io.ReaderAt, int64, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, 0, err
+	}
+	if r, ok := f.(io.ReaderAt); ok {
+		return r, fi.Size(), nil
+	}
+	if fi.Size() > maxHiveSize {
+		return nil, 0, fmt.Errorf("%d bytes is too large for a hive", fi.Size())
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxHiveSize))
+	return bytes.NewReader(b), int64(len(b)), err
+}
+
+// Users opens the NTUSER.DAT of every profile the SOFTWARE hive lists,
+// and of every folder under Users that has one, so a profile missing from
+// the list (a copied or half-deleted one) is still read.
+func (m *image) Users(ctx context.Context) ([]User, error) {
+	var errs []error
+	users := m.listedProfiles(&errs)
+	seen := map[string]bool{}
+	for _, u := range users {
+		seen[strings.ToLower(u.Profile)] = true
+	}
+	if dir := LookupFold(m.root, "Users"); dir != "" {
+		entries, err := fs.ReadDir(m.root, dir)
+		errs = append(errs, err)
+		for _, e := range entries {
+			p := path.Join(dir, e.Name())
+			if e.IsDir() && !seen[strings.ToLower(p)] {
+				users = append(users, User{Profile: p})
+			}
+		}
+	}
+	var out []User
+	for _, u := range users {
+		if err := ctx.Err(); err != nil {
+			return out, err
+		}
+		hive := LookupFold(m.root, u.Profile+"/NTUSER.DAT")
+		if hive == "" {
+			continue // a profile never logged on to, or a plain folder
+		}
+		u.Hive = hive
+		name := u.SID
+		if name == "" {
+			name = hive
+		}
+		k, err := m.open(hive, `HKU\`+name)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		u.Key = k
+		out = append(out, u)
+	}
+	return out, errors.Join(errs...)
+}
+
+// listedProfiles reads ProfileList: SID -> profile folder. The service
+// accounts (S-1-5-18, -19, -20) are left out, as on a live machine.
+func (m *image) listedProfiles(errs *[]error) []User {
+	sw, err := m.Hive(context.Background(), "SOFTWARE")
+	if err != nil {
+		if !IsNotExist(err) {
+			*errs = append(*errs, err)
+		}
+		return nil
+	}
+	list, err := sw.Open(profileList)
+	if err != nil {
+		if !IsNotExist(err) {
+			*errs = append(*errs, err)
+		}
+		return nil
+	}
+	sids, err := list.Subkeys()
+	*errs = append(*errs, err)
+	var out []User
+	for _, sid := range sids {
+		if ServiceAccount(sid) {
+			continue
+		}
+		k, err := list.Open(sid)
+		if err != nil {
+			*errs = append(*errs, err)
+			continue
+		}
+		vals, err := ReadValues(k)
+		*errs = append(*errs, err)
+		if p := RootPath(vals.String("ProfileImagePath")); p != "" {
+			out = append(out, User{SID: sid, Profile: p})
+		}
+	}
+	return out
+}
+
+func (m *image) Close() error {
+	var errs []error
+	for _, f := range m.files {
+		errs = append(errs, f.Close())
+	}
+	m.files = nil
+	return errors.Join(errs...)
+}
+
+// ServiceAccount says whether sid is LocalSystem, LocalService or
+// NetworkService, whose hives hold no one's programs.
+func ServiceAccount(sid string) bool {
+	switch strings.ToUpper(sid) {
+	case "S-1-5-18", "S-1-5-19", "S-1-5-20":
+		return true
+	}
+	return false
+}
+
+// RootPath turns a Windows path on the system drive into a path relative
+// to the scanned root: C:\Users\bob and %SystemDrive%\Users\bob become
+// Users/bob; \SystemRoot\x and %SystemRoot%\x become Windows/x. Paths on
+// other drives or shares give "".
+func RootPath(p string) string {
+	p = strings.Trim(strings.TrimSpace(p), `"`)
+	lower := strings.ToLower(p)
+	for _, prefix := range []string{`\systemroot\`, `%systemroot%\`, `%windir%\`} {
+		if strings.HasPrefix(lower, prefix) {
+			return clean("Windows/" + p[len(prefix):])
+		}
+	}
+	switch {
+	case strings.HasPrefix(lower, `\??\`):
+		return RootPath(p[4:])
+	case strings.HasPrefix(lower, `%systemdrive%\`):
+		return clean(p[len(`%systemdrive%\`):])
+	case len(p) >= 3 && p[1] == ':' && p[2] == '\\':
+		if !strings.EqualFold(p[:1], "C") {
+			return ""
+		}
+		return clean(p[3:])
+	case strings.HasPrefix(lower, `system32\`):
+		// Driver image paths are often relative to the Windows folder.
+		return clean("Windows/" + p)
+	}
+	return ""
+}
+
+func clean(p string) string {
+	p = path.Clean(strings.ReplaceAll(p, `\`, "/"))
+	if p == "." || strings.HasPrefix(p, "../") || p == ".." {
+		return ""
+	}
+	return p
+}
+
+// LookupFold finds name in root, matching each element without regard to
+// case when the exact spelling is absent (a Windows volume mounted on a
+// case-sensitive system). It returns the spelling found, or "".
+func LookupFold(root fs.FS, name string) string {
+	if _, err := fs.Stat(root, name); err == nil {
+		return name
+	}
+	dir := "."
+	for _, elem := range strings.Split(name, "/") {
+		entries, err := fs.ReadDir(root, dir)
+		if err != nil {
+			return ""
+		}
+		found := ""
+		for _, e := range entries {
+			if strings.EqualFold(e.Name(), elem) {
+				found = e.Name()
+				break
+			}
+		}
+		if found == "" {
+			return ""
+		}
+		dir = path.Join(dir, found)
+	}
+	return dir
+}

@@ -1,0 +1,93 @@
+package detectors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/banwatch/banwatch/detectors/winreg"
+)
+
+// WindowsHost completes h from a Windows registry: the computer name
+// (when the live OS did not give one), the edition and build, and the
+// MachineGuid as the host id, so a live scan and an offline scan of the
+// same disk give the same finding ids.
+func WindowsHost(ctx context.Context, reg winreg.Machine, h Host) (Host, error) {
+	var errs []error
+	if sys, err := reg.Hive(ctx, "SYSTEM"); err != nil {
+		errs = append(errs, err)
+	} else if cs, err := CurrentControlSet(sys); err != nil {
+		errs = append(errs, err)
+	} else if h.Hostname == "" {
+		h.Hostname = keyString(cs, `Control\ComputerName\ComputerName`, "ComputerName", &errs)
+	}
+	sw, err := reg.Hive(ctx, "SOFTWARE")
+	if err != nil {
+		return h, errors.Join(append(errs, err)...)
+	}
+	if id := keyString(sw, `Microsoft\Cryptography`, "MachineGuid", &errs); id != "" {
+		h.ID = id
+	}
+	if h.Platform == "windows" || h.Platform == "" {
+		h.Platform = windowsPlatform(sw, &errs)
+	}
+	return h, errors.Join(errs...)
+}
+
+// windowsPlatform names the edition as people know it. ProductName still
+// says "Windows 10" on Windows 11, whose builds start at 22000.
+func windowsPlatform(sw winreg.Key, errs *[]error) string {
+	k, err := sw.Open(`Microsoft\Windows NT\CurrentVersion`)
+	if err != nil {
+		*errs = append(*errs, err)
+		return "windows"
+	}
+	v, err := winreg.ReadValues(k)
+	*errs = append(*errs, err)
+	name := v.String("ProductName")
+	if name == "" {
+		return "windows"
+	}
+	build := v.String("CurrentBuild")
+	if n, err := strconv.Atoi(build); err == nil && n >= 22000 {
+		name = strings.Replace(name, "Windows 10", "Windows 11", 1)
+	}
+	parts := []string{name}
+	if d := v.String("DisplayVersion"); d != "" {
+		parts = append(parts, d)
+	}
+	if build != "" {
+		parts = append(parts, "(build "+build+")")
+	}
+	return strings.Join(parts, " ")
+}
+
+// CurrentControlSet opens the control set Windows boots with
+// (Select\Current), as HKLM\SYSTEM\CurrentControlSet points to on a
+// running system.
+func CurrentControlSet(sys winreg.Key) (winreg.Key, error) {
+	sel, err := sys.Open("Select")
+	if err != nil {
+		return nil, err
+	}
+	v, err := winreg.ReadValues(sel)
+	n, ok := v.Uint("Current")
+	if !ok {
+		return nil, errors.Join(err, fmt.Errorf(`%s: no Current value`, sel.Path()))
+	}
+	return sys.Open(fmt.Sprintf("ControlSet%03d", n))
+}
+
+// keyString reads one string value, recording why it could not.
+func keyString(k winreg.Key, path, name string, errs *[]error) string {
+	sub, err := k.Open(path)
+	if err != nil {
+		*errs = append(*errs, err)
+		return ""
+	}
+	v, err := winreg.ReadValues(sub)
+	*errs = append(*errs, err)
+	return v.String(name)
+}

@@ -1,0 +1,108 @@
+package scan
+
+import (
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/banwatch/banwatch/policy"
+)
+
+// windowsImages are offline Windows system drives, built with real hive
+// files by detectors/testdata/windows/make-images.py.
+const windowsImages = "../detectors/testdata/windows/images"
+
+func TestOfflineWindowsImages(t *testing.T) {
+	installed := func(product, version string) []want {
+		return []want{
+			{policy.KindProduct, product, policy.SeverityHigh, version},
+			{policy.KindUpdatesCutOff, product, policy.SeverityCritical, version},
+		}
+	}
+	tests := []struct {
+		image, hostname, platform string
+		want                      []want
+		// evidence a product's findings must carry: product -> "type name"
+		evidence map[string][]string
+	}{
+		{"win11-kes", "WS-KES-01", "Windows 11 Enterprise 23H2 (build 22631)",
+			append(installed("kes-windows", "12.6.0.438"), installed("klnagent", "14.2.0.26967")...),
+			map[string][]string{
+				"kes-windows": {
+					"program Kaspersky Endpoint Security for Windows", "service AVP.KES.12.6.0", "service avpsus",
+					"driver klif", "driver klhk", "driver kneps", "driver cm_km", "driver klupd_KES-12-6_arkmon",
+					`registry-key HKLM\SOFTWARE\WOW6432Node\KasperskyLab\protected\KES.12.6.0\environment`,
+					"folder Program Files (x86)/Kaspersky Lab/KES.12.6.0", "folder ProgramData/Kaspersky Lab/KES.12.6.0/Bases",
+				},
+				"klnagent": {
+					"program Kaspersky Security Center Network Agent", "service klnagent",
+					`registry-key HKLM\SOFTWARE\WOW6432Node\KasperskyLab\Components\34\1103\1.0.0.0\Statistics\AVState`,
+				},
+			}},
+		{"win10-kts-ru", "ДОМАШНИЙ-ПК", "Windows 10 Home 22H2 (build 19045)",
+			append(installed("kts", "21.3.10.391"), installed("kpm", "9.2.106")...),
+			map[string][]string{
+				"kts": {"program Kaspersky Total Security", "service AVP21.3", "driver klif", "driver klbackupflt"},
+				// A per-user install of a user who is not logged on.
+				"kpm": {"program Kaspersky Password Manager",
+					"folder Users/ivan/AppData/Local/Kaspersky Lab/Kaspersky Password Manager 9.2"},
+			}},
+		{"win7-x86-kav", "OLD-PC", "Windows 7 Professional (build 7601)",
+			installed("kav", "18.0.0.405"),
+			map[string][]string{"kav": {"program Kaspersky Anti-Virus", "service AVP18.0.0", "driver klif",
+				`registry-key HKLM\SOFTWARE\KasperskyLab\protected\AVP18.0.0\environment`}}},
+		{"winsrv-nagent", "FS-01", "Windows Server 2019 Standard (build 17763)",
+			installed("klnagent", "13.2.0.1511"),
+			map[string][]string{"klnagent": {"program Kaspersky Security Center Network Agent", "service klnagent"}}},
+		{"win11-ultraav", "HOME-PC", "Windows 11 Home 23H2 (build 22631)",
+			[]want{{policy.KindRemnant, "kaspersky-home", policy.SeverityLow, "21.16.6.467"}},
+			map[string][]string{"kaspersky-home": {"program Kaspersky Standard", "driver klif",
+				`registry-key HKLM\SOFTWARE\WOW6432Node\KasperskyLab`, "folder ProgramData/Kaspersky Lab/AVP21.16"}}},
+		{"win11-clean", "CLEAN-PC", "Windows 11 Pro 24H2 (build 26100)", nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.image, func(t *testing.T) {
+			r := offline(t, filepath.Join(windowsImages, tt.image))
+			if g, w := got(r), wants(tt.want...); !slices.Equal(g, w) {
+				t.Errorf("findings:\n got  %q\n want %q", g, w)
+			}
+			if r.Host.OS != "windows" || r.Host.Hostname != tt.hostname || r.Host.Platform != tt.platform {
+				t.Errorf("host = %+v, want windows %q %q", r.Host, tt.hostname, tt.platform)
+			}
+			if len(r.Errors) != 0 {
+				t.Errorf("errors: %v", r.Errors)
+			}
+			for product, evs := range tt.evidence {
+				for _, e := range evs {
+					if !hasEvidence(r, product, e) {
+						t.Errorf("%s findings lack evidence %q", product, e)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestWindowsFindingIDsFollowMachineGuid: finding ids derive from the
+// MachineGuid, so they stay the same from scan to scan of one machine,
+// offline or live, and differ between machines.
+func TestWindowsFindingIDsFollowMachineGuid(t *testing.T) {
+	a := offline(t, filepath.Join(windowsImages, "win11-kes"))
+	b := offline(t, filepath.Join(windowsImages, "win11-kes"))
+	c := offline(t, filepath.Join(windowsImages, "winsrv-nagent"))
+	idOf := func(r *Report, product string) string {
+		for _, f := range r.Findings {
+			if f.ProductID == product && f.Kind == policy.KindProduct {
+				return f.ID
+			}
+		}
+		t.Fatalf("no %s finding", product)
+		return ""
+	}
+	if idOf(a, "klnagent") != idOf(b, "klnagent") {
+		t.Error("finding id changed between two scans of one image")
+	}
+	if idOf(a, "klnagent") == idOf(c, "klnagent") {
+		t.Error("two machines share a finding id")
+	}
+}
