@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/banwatch/banwatch/detectors"
 	"github.com/banwatch/banwatch/policy"
 )
 
@@ -373,7 +375,7 @@ func TestTextReport(t *testing.T) {
 		"banwatch scan of ubu-kesl-gone (ubuntu 22.04, linux)",
 		"SEVERITY", "remnant", "Kaspersky Endpoint Security for Linux",
 		"Leftovers of Kaspersky Endpoint Security for Linux remain",
-		"1 finding (1 low); 5 detectors ran, 10 skipped;",
+		fmt.Sprintf("1 finding (1 low); 5 detectors ran, %d skipped;", len(detectors.Names())-5),
 	} {
 		if !strings.Contains(out, s) {
 			t.Errorf("text report lacks %q:\n%s", s, out)
