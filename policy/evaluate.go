@@ -343,6 +343,7 @@ func evidence(items []detectors.Item) []Evidence {
 		out[i] = Evidence{
 			Detector: it.Detector, Type: string(it.Kind), Name: it.Name, Version: it.Version,
 			Path: it.Path, State: string(it.State), Detail: it.Detail,
+			BundleID: it.BundleID, Attrs: it.Attrs,
 		}
 		if it.Process != nil {
 			out[i].PID = it.Process.PID

@@ -96,4 +96,9 @@ type Evidence struct {
 	State    string `json:"state,omitempty"`
 	PID      int32  `json:"pid,omitempty"`
 	Detail   string `json:"detail,omitempty"`
+	// BundleID is a macOS identifier (com.kaspersky.kav).
+	BundleID string `json:"bundle_id,omitempty"`
+	// Attrs are further facts from the source: a registry key's values,
+	// a program's install location and scope, a driver's image path.
+	Attrs map[string]string `json:"attrs,omitempty"`
 }

@@ -1,7 +1,6 @@
 package winreg
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,71 +8,75 @@ import (
 	"io/fs"
 	"path"
 	"strings"
+	"sync"
 )
-
-// maxHiveSize bounds a hive read into memory when the file system cannot
-// read at offsets. Real SOFTWARE hives stay well below it.
-const maxHiveSize = 1 << 30
 
 // Where an offline image keeps its machine hives and its profile list.
 const (
-	configDir   = "Windows/System32/config"
-	profileList = `Microsoft\Windows NT\CurrentVersion\ProfileList`
+	configDir = "Windows/System32/config"
 )
 
 // OpenImage returns the registry of the offline Windows image under root:
 // the hive files in Windows/System32/config and each profile's
-// NTUSER.DAT.
-func OpenImage(root fs.FS) Machine { return &image{root: root} }
+// NTUSER.DAT. It is safe for concurrent use: each machine hive is opened
+// once and every caller gets its own root key.
+func OpenImage(root fs.FS) Machine { return &image{root: root, hives: map[string]*openedHive{}} }
 
 type image struct {
-	root  fs.FS
+	root fs.FS
+
+	mu    sync.Mutex
+	hives map[string]*openedHive
 	files []io.Closer
+}
+
+type openedHive struct {
+	h    *hive
+	root uint32
+	err  error
 }
 
 // Hive opens Windows/System32/config/<name>; the machine hives are named
 // in capitals, but an image copied by hand may differ in case.
 func (m *image) Hive(ctx context.Context, name string) (Key, error) {
-	file := LookupFold(m.root, configDir+"/"+name)
-	if file == "" {
-		return nil, fmt.Errorf("%s/%s: %w", configDir, name, ErrNotExist)
+	name = strings.ToUpper(name)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	o := m.hives[name]
+	if o == nil {
+		o = &openedHive{}
+		file := LookupFold(m.root, configDir+"/"+name)
+		if file == "" {
+			o.err = fmt.Errorf("%s/%s: %w", configDir, name, ErrNotExist)
+		} else {
+			o.h, o.root, o.err = m.open(file)
+		}
+		m.hives[name] = o
 	}
-	return m.open(file, `HKLM\`+name)
+	if o.err != nil {
+		return nil, o.err
+	}
+	return &hiveKey{h: o.h, off: o.root, path: `HKLM\` + name}, nil
 }
 
-func (m *image) open(file, prefix string) (Key, error) {
+// open parses a hive file of the image; the file stays open until Close.
+// The caller holds m.mu.
+func (m *image) open(file string) (*hive, uint32, error) {
 	f, err := m.root.Open(file)
-	if err != nil {
-		return nil, err
-	}
-	r, size, err := hiveReaderAt(f)
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("%s: %w", file, err)
-	}
-	m.files = append(m.files, f)
-	k, err := OpenHive(r, size, prefix)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
-	}
-	return k, nil
-}
-
-// hiveReaderAt gives random access to an open file, reading it into memory
-// only when the file system offers no ReadAt (fstest.MapFS does).
-func hiveReaderAt(f fs.File) (io.ReaderAt, int64, error) {
-	fi, err := f.Stat()
 	if err != nil {
 		return nil, 0, err
 	}
-	if r, ok := f.(io.ReaderAt); ok {
-		return r, fi.Size(), nil
+	r, size, err := readerAt(f)
+	if err != nil {
+		f.Close()
+		return nil, 0, fmt.Errorf("%s: %w", file, err)
 	}
-	if fi.Size() > maxHiveSize {
-		return nil, 0, fmt.Errorf("%d bytes is too large for a hive", fi.Size())
+	m.files = append(m.files, f)
+	h, root, err := openHive(r, size)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s: %w", file, err)
 	}
-	b, err := io.ReadAll(io.LimitReader(f, maxHiveSize))
-	return bytes.NewReader(b), int64(len(b)), err
+	return h, root, nil
 }
 
 // Users opens the NTUSER.DAT of every profile the SOFTWARE hive lists,
@@ -81,7 +84,7 @@ func hiveReaderAt(f fs.File) (io.ReaderAt, int64, error) {
 // the list (a copied or half-deleted one) is still read.
 func (m *image) Users(ctx context.Context) ([]User, error) {
 	var errs []error
-	users := m.listedProfiles(&errs)
+	users := m.listedProfiles(ctx, &errs)
 	seen := map[string]bool{}
 	for _, u := range users {
 		seen[strings.ToLower(u.Profile)] = true
@@ -110,12 +113,14 @@ func (m *image) Users(ctx context.Context) ([]User, error) {
 		if name == "" {
 			name = hive
 		}
-		k, err := m.open(hive, `HKU\`+name)
+		m.mu.Lock()
+		h, root, err := m.open(hive)
+		m.mu.Unlock()
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		u.Key = k
+		u.Key = &hiveKey{h: h, off: root, path: `HKU\` + name}
 		out = append(out, u)
 	}
 	return out, errors.Join(errs...)
@@ -123,15 +128,15 @@ func (m *image) Users(ctx context.Context) ([]User, error) {
 
 // listedProfiles reads ProfileList: SID -> profile folder. The service
 // accounts (S-1-5-18, -19, -20) are left out, as on a live machine.
-func (m *image) listedProfiles(errs *[]error) []User {
-	sw, err := m.Hive(context.Background(), "SOFTWARE")
+func (m *image) listedProfiles(ctx context.Context, errs *[]error) []User {
+	sw, err := m.Hive(ctx, "SOFTWARE")
 	if err != nil {
 		if !IsNotExist(err) {
 			*errs = append(*errs, err)
 		}
 		return nil
 	}
-	list, err := sw.Open(profileList)
+	list, err := sw.Open(profileListPath)
 	if err != nil {
 		if !IsNotExist(err) {
 			*errs = append(*errs, err)
@@ -142,7 +147,7 @@ func (m *image) listedProfiles(errs *[]error) []User {
 	*errs = append(*errs, err)
 	var out []User
 	for _, sid := range sids {
-		if ServiceAccount(sid) {
+		if !isUserSID(sid) {
 			continue
 		}
 		k, err := list.Open(sid)
@@ -160,22 +165,14 @@ func (m *image) listedProfiles(errs *[]error) []User {
 }
 
 func (m *image) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	var errs []error
 	for _, f := range m.files {
 		errs = append(errs, f.Close())
 	}
 	m.files = nil
 	return errors.Join(errs...)
-}
-
-// ServiceAccount says whether sid is LocalSystem, LocalService or
-// NetworkService, whose hives hold no one's programs.
-func ServiceAccount(sid string) bool {
-	switch strings.ToUpper(sid) {
-	case "S-1-5-18", "S-1-5-19", "S-1-5-20":
-		return true
-	}
-	return false
 }
 
 // RootPath turns a Windows path on the system drive into a path relative
