@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -62,7 +61,7 @@ func IdentifyHost(ctx context.Context, root fs.FS, live HostSource) (Host, error
 		h.OS, h.Platform, h.Marker = "windows", "windows", windows
 	case fileExists(root, macMarker):
 		h.OS, h.Marker = "darwin", macMarker
-		h.Platform = macPlatform(root)
+		h.Platform = macPlatformPlist(root)
 		h.Hostname, h.ID = macHostname(root)
 	default:
 		h.OS = "linux"
@@ -163,42 +162,6 @@ func unquoteShell(v string) string {
 		b.WriteByte(v[i])
 	}
 	return b.String()
-}
-
-// macPlatform reads ProductVersion from SystemVersion.plist (XML form).
-func macPlatform(root fs.FS) string {
-	b, err := fs.ReadFile(root, macMarker)
-	if err != nil {
-		return "macos"
-	}
-	var doc struct {
-		Dict struct {
-			Inner []byte `xml:",innerxml"`
-		} `xml:"dict"`
-	}
-	if xml.Unmarshal(b, &doc) != nil {
-		return "macos"
-	}
-	dec := xml.NewDecoder(bytes.NewReader(doc.Dict.Inner))
-	var key, version string
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			break
-		}
-		if se, ok := tok.(xml.StartElement); ok {
-			var text string
-			if dec.DecodeElement(&text, &se) != nil {
-				break
-			}
-			if se.Name.Local == "key" {
-				key = text
-			} else if key == "ProductVersion" {
-				version = text
-			}
-		}
-	}
-	return strings.TrimSpace("macos " + version)
 }
 
 func firstLine(root fs.FS, name string) string {

@@ -79,6 +79,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	for _, res := range skipped {
 		r.addResult(res)
 	}
+	if w, ok := env.Registry.(winreg.Warner); ok {
+		for _, msg := range w.Warnings() {
+			r.Errors = append(r.Errors, Error{Detector: "registry", Message: msg})
+		}
+	}
 	r.Findings = o.Policy.Evaluate(items, policy.Options{
 		AsOf: o.AsOf, Jurisdiction: r.Scan.Jurisdiction, HostID: env.Host.ID, OS: env.Host.OS,
 	})

@@ -1,8 +1,10 @@
 package scan
 
 import (
+	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/banwatch/banwatch/policy"
@@ -104,5 +106,39 @@ func TestWindowsFindingIDsFollowMachineGuid(t *testing.T) {
 	}
 	if idOf(a, "klnagent") == idOf(c, "klnagent") {
 		t.Error("two machines share a finding id")
+	}
+}
+
+// TestWindowsDirtyHive: a hive whose header says Windows was still
+// writing it, with a transaction log beside it, is read as it is, and the
+// report says it may be behind.
+func TestWindowsDirtyHive(t *testing.T) {
+	src := filepath.Join(windowsImages, "winsrv-nagent")
+	dst := t.TempDir()
+	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
+		t.Fatal(err)
+	}
+	hive := filepath.Join(dst, "Windows", "System32", "config", "SOFTWARE")
+	b, err := os.ReadFile(hive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[4]++ // primary sequence number ahead of the secondary one
+	if err := os.WriteFile(hive, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(hive+".LOG1", []byte("HvLE…"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := offline(t, dst)
+	if g, w := got(r), wants(
+		want{policy.KindProduct, "klnagent", policy.SeverityHigh, "13.2.0.1511"},
+		want{policy.KindUpdatesCutOff, "klnagent", policy.SeverityCritical, "13.2.0.1511"},
+	); !slices.Equal(g, w) {
+		t.Errorf("findings:\n got  %q\n want %q", g, w)
+	}
+	if len(r.Errors) != 1 || r.Errors[0].Detector != "registry" ||
+		!strings.Contains(r.Errors[0].Message, "Windows/System32/config/SOFTWARE was not written back cleanly") {
+		t.Errorf("errors = %+v, want the dirty SOFTWARE hive", r.Errors)
 	}
 }

@@ -25,9 +25,10 @@ func OpenImage(root fs.FS) Machine { return &image{root: root, hives: map[string
 type image struct {
 	root fs.FS
 
-	mu    sync.Mutex
-	hives map[string]*openedHive
-	files []io.Closer
+	mu       sync.Mutex
+	hives    map[string]*openedHive
+	files    []io.Closer
+	warnings []string
 }
 
 type openedHive struct {
@@ -76,8 +77,33 @@ func (m *image) open(file string) (*hive, uint32, error) {
 	if err != nil {
 		return nil, 0, fmt.Errorf("%s: %w", file, err)
 	}
+	if h.dirty && m.hasLog(file) {
+		m.warnings = append(m.warnings, fmt.Sprintf("%s was not written back cleanly (an image of a running "+
+			"system, or an unclean shutdown): recent changes may still sit in its .LOG1/.LOG2 "+
+			"transaction logs, which are not applied, so this hive may be behind", file))
+	}
 	return h, root, nil
 }
+
+// hasLog says whether a non-empty transaction log lies next to a hive.
+func (m *image) hasLog(file string) bool {
+	for _, ext := range []string{".LOG1", ".LOG2", ".LOG"} {
+		if fi, err := fs.Stat(m.root, LookupFold(m.root, file+ext)); err == nil && fi.Size() > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// Warnings says what may make the image's registry incomplete.
+func (m *image) Warnings() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]string(nil), m.warnings...)
+}
+
+// Warner is a Machine that can say why what it read may be incomplete.
+type Warner interface{ Warnings() []string }
 
 // Users opens the NTUSER.DAT of every profile the SOFTWARE hive lists,
 // and of every folder under Users that has one, so a profile missing from

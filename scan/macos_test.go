@@ -1,0 +1,59 @@
+package scan
+
+import (
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/banwatch/banwatch/policy"
+)
+
+// macImages are offline macOS roots with real XML and binary plists,
+// built by detectors/testdata/macos/make-fixtures.py.
+const macImages = "../detectors/testdata/macos"
+
+func TestOfflineMacImages(t *testing.T) {
+	tests := []struct {
+		image, hostname, platform string
+		want                      []want
+		evidence                  map[string][]string
+	}{
+		{"root-kav", "Alices-MacBook-Pro", "macos 14.5",
+			[]want{
+				{policy.KindProduct, "kaspersky-mac", policy.SeverityHigh, "21.0.1.425"},
+				{policy.KindUpdatesCutOff, "kaspersky-mac", policy.SeverityCritical, "21.0.1.425"},
+				{policy.KindTool, "kaspersky-downloader-mac", policy.SeverityLow, "21.0.0"},
+			},
+			map[string][]string{"kaspersky-mac": {
+				"package com.kaspersky.kav.core", "application Kaspersky Internet Security",
+				"service com.kaspersky.kav", "service com.kaspersky.kav.gui",
+				"driver com.kaspersky.kav.sysext", "driver com.kaspersky.kext.klif",
+				"folder Library/Application Support/Kaspersky Lab",
+			}}},
+		{"root-leftovers", "Reception iMac", "macos 12.7.5",
+			[]want{{policy.KindRemnant, "kaspersky-mac", policy.SeverityLow, ""}},
+			map[string][]string{"kaspersky-mac": {"service com.kaspersky.kav", "driver com.kaspersky.kav.sysext"}}},
+		{"root-clean", "build-mac-07.example.com", "macos 13.6.7", nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.image, func(t *testing.T) {
+			r := offline(t, filepath.Join(macImages, tt.image))
+			if g, w := got(r), wants(tt.want...); !slices.Equal(g, w) {
+				t.Errorf("findings:\n got  %q\n want %q", g, w)
+			}
+			if r.Host.OS != "darwin" || r.Host.Hostname != tt.hostname || r.Host.Platform != tt.platform {
+				t.Errorf("host = %+v, want darwin %q %q", r.Host, tt.hostname, tt.platform)
+			}
+			if len(r.Errors) != 0 {
+				t.Errorf("errors: %v", r.Errors)
+			}
+			for product, evs := range tt.evidence {
+				for _, e := range evs {
+					if !hasEvidence(r, product, e) {
+						t.Errorf("%s findings lack evidence %q", product, e)
+					}
+				}
+			}
+		})
+	}
+}
