@@ -1,8 +1,11 @@
 package detectors
 
 import (
+	"bytes"
 	"context"
+	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -119,13 +122,13 @@ func TestProgramItemLeftovers(t *testing.T) {
 				"installlocation": str(tt.location),
 				"uninstallstring": str(tt.uninstall),
 			}
-			it, ok := programItem(root, `HKLM\X`, "Acme", "machine, 64-bit", v)
+			it, ok := programItem(&winreg.FoldLookup{Root: root}, `HKLM\X`, "Acme", "machine, 64-bit", v)
 			if !ok || it.State != tt.want {
 				t.Errorf("state %q (%v), want %q; detail %q", it.State, ok, tt.want, it.Detail)
 			}
 		})
 	}
-	if _, ok := programItem(root, `HKLM\X`, "KB123", "machine", winreg.Values{}); ok {
+	if _, ok := programItem(&winreg.FoldLookup{Root: root}, `HKLM\X`, "KB123", "machine", winreg.Values{}); ok {
 		t.Error("an entry without a display name was reported")
 	}
 }
@@ -218,7 +221,7 @@ func TestServiceItem(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			it, ok := serviceItem(fstest.MapFS{}, `HKLM\S`, "klhk", tt.vals)
+			it, ok := serviceItem(&winreg.FoldLookup{Root: fstest.MapFS{}}, `HKLM\S`, "klhk", tt.vals)
 			if ok != tt.ok || it.Kind != tt.kind || it.Exec != tt.exec || it.Detail != tt.detail {
 				t.Errorf("got %v %s %q %q, want %v %s %q %q", ok, it.Kind, it.Exec, it.Detail, tt.ok, tt.kind, tt.exec, tt.detail)
 			}
@@ -359,5 +362,44 @@ func TestWindowsCorruptHive(t *testing.T) {
 	items, err := detectWindowsServices(context.Background(), env)
 	if err != nil || len(items) == 0 {
 		t.Errorf("services: %d items, %v; want them read from the intact SYSTEM hive", len(items), err)
+	}
+}
+
+// TestWindowsImagesReproducible rebuilds the fixture images with
+// make-images.py and hivex and checks that every file comes out the same,
+// so the checked-in hives are what the script says they are.
+func TestWindowsImagesReproducible(t *testing.T) {
+	for _, tool := range []string{"python3", "hivexregedit"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed; .ci/run installs hivex (Debian libwin-hivex-perl) and has python3", tool)
+		}
+	}
+	out, src := t.TempDir(), t.TempDir()
+	cmd := exec.Command("python3", "testdata/windows/make-images.py", out, src)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("make-images.py: %v\n%s", err, b)
+	}
+	compareTrees(t, windowsImages, out)
+	compareTrees(t, "testdata/windows/src", src)
+}
+
+func compareTrees(t *testing.T, want, got string) {
+	t.Helper()
+	n := 0
+	err := filepath.WalkDir(want, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(want, p)
+		a, _ := os.ReadFile(p)
+		b, err := os.ReadFile(filepath.Join(got, rel))
+		if err != nil || !bytes.Equal(a, b) {
+			t.Errorf("%s differs from what the script makes (%v)", rel, err)
+		}
+		n++
+		return nil
+	})
+	if err != nil || n == 0 {
+		t.Fatalf("walked %d files of %s: %v", n, want, err)
 	}
 }

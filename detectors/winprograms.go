@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"strings"
 
 	"github.com/banwatch/banwatch/detectors/winreg"
@@ -32,12 +31,13 @@ func detectWindowsPrograms(ctx context.Context, env *Env) ([]Item, error) {
 	}
 	var items []Item
 	var errs []error
+	root := &winreg.FoldLookup{Root: env.Root}
 	sw, err := env.Registry.Hive(ctx, "SOFTWARE")
 	if err != nil {
 		errs = append(errs, err)
 	} else {
 		for _, v := range uninstallViews {
-			items = append(items, programs(env.Root, sw, v.path, "machine, "+v.view, &errs)...)
+			items = append(items, programs(root, sw, v.path, "machine, "+v.view, &errs)...)
 		}
 	}
 	users, err := env.Registry.Users(ctx)
@@ -45,7 +45,7 @@ func detectWindowsPrograms(ctx context.Context, env *Env) ([]Item, error) {
 	for _, u := range users {
 		scope := "user " + userName(u)
 		for _, v := range uninstallViews {
-			items = append(items, programs(env.Root, u.Key, `Software\`+v.path, scope, &errs)...)
+			items = append(items, programs(root, u.Key, `Software\`+v.path, scope, &errs)...)
 		}
 	}
 	return items, errors.Join(errs...)
@@ -63,7 +63,7 @@ func userName(u winreg.User) string {
 
 // programs reads the entries under one Uninstall key. A missing key is
 // normal (no 32-bit view on 32-bit Windows).
-func programs(root fs.FS, hive winreg.Key, path, scope string, errs *[]error) []Item {
+func programs(root *winreg.FoldLookup, hive winreg.Key, path, scope string, errs *[]error) []Item {
 	k, err := hive.Open(path)
 	if err != nil {
 		if !winreg.IsNotExist(err) {
@@ -91,7 +91,7 @@ func programs(root fs.FS, hive winreg.Key, path, scope string, errs *[]error) []
 
 // programItem makes an item of one Uninstall entry. Entries without a
 // display name are hidden by Windows too (patches, parts of bundles).
-func programItem(root fs.FS, keyPath, keyName, scope string, v winreg.Values) (Item, bool) {
+func programItem(root *winreg.FoldLookup, keyPath, keyName, scope string, v winreg.Values) (Item, bool) {
 	name := strings.TrimSpace(v.String("DisplayName"))
 	if name == "" {
 		return Item{}, false
@@ -158,10 +158,10 @@ func commandProgram(cmd string) string {
 // missingOnRoot says whether a Windows path on the system drive is
 // absent from the root. Paths elsewhere (another drive, a share) and
 // empty ones are not known to be missing.
-func missingOnRoot(root fs.FS, winPath string) bool {
+func missingOnRoot(root *winreg.FoldLookup, winPath string) bool {
 	rel := winreg.RootPath(winPath)
 	if rel == "" {
 		return false
 	}
-	return winreg.LookupFold(root, rel) == ""
+	return root.Find(rel) == ""
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"strings"
 
 	"github.com/banwatch/banwatch/detectors/winreg"
@@ -53,6 +52,7 @@ func detectWindowsServices(ctx context.Context, env *Env) ([]Item, error) {
 		errs = append(errs, err)
 	}
 	var items []Item
+	root := &winreg.FoldLookup{Root: env.Root}
 	for _, name := range names {
 		if err := ctx.Err(); err != nil {
 			return items, err
@@ -64,7 +64,7 @@ func detectWindowsServices(ctx context.Context, env *Env) ([]Item, error) {
 		}
 		vals, err := winreg.ReadValues(k)
 		errs = append(errs, err)
-		if it, ok := serviceItem(env.Root, k.Path(), name, vals); ok {
+		if it, ok := serviceItem(root, k.Path(), name, vals); ok {
 			items = append(items, withLiveState(it, states))
 		}
 	}
@@ -73,7 +73,7 @@ func detectWindowsServices(ctx context.Context, env *Env) ([]Item, error) {
 
 // serviceItem makes an item of one service key. Keys without a service
 // type are parameters or event-log sources, not services.
-func serviceItem(root fs.FS, keyPath, name string, v winreg.Values) (Item, bool) {
+func serviceItem(root *winreg.FoldLookup, keyPath, name string, v winreg.Values) (Item, bool) {
 	typ, ok := v.Uint("Type")
 	if !ok || typ&(serviceKernelDriver|serviceFSDriver|serviceRecognizer|serviceOwnProcess|serviceShareProcess) == 0 {
 		return Item{}, false

@@ -245,14 +245,24 @@ func LookupFold(root fs.FS, name string) string {
 	if _, err := fs.Stat(root, name); err == nil {
 		return name
 	}
+	return (&FoldLookup{Root: root}).Find(name)
+}
+
+// FoldLookup is LookupFold with the folders it lists remembered, for a
+// detector that checks many paths under the same folders (every
+// program's install location under Program Files). Not safe for
+// concurrent use.
+type FoldLookup struct {
+	Root fs.FS
+	dirs map[string][]fs.DirEntry
+}
+
+// Find is LookupFold, from the folders' listings alone.
+func (l *FoldLookup) Find(name string) string {
 	dir := "."
 	for _, elem := range strings.Split(name, "/") {
-		entries, err := fs.ReadDir(root, dir)
-		if err != nil {
-			return ""
-		}
 		found := ""
-		for _, e := range entries {
+		for _, e := range l.readDir(dir) {
 			if strings.EqualFold(e.Name(), elem) {
 				found = e.Name()
 				break
@@ -264,4 +274,16 @@ func LookupFold(root fs.FS, name string) string {
 		dir = path.Join(dir, found)
 	}
 	return dir
+}
+
+func (l *FoldLookup) readDir(dir string) []fs.DirEntry {
+	if l.dirs == nil {
+		l.dirs = map[string][]fs.DirEntry{}
+	}
+	entries, ok := l.dirs[dir]
+	if !ok {
+		entries, _ = fs.ReadDir(l.Root, dir)
+		l.dirs[dir] = entries
+	}
+	return entries
 }

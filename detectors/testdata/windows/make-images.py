@@ -4,8 +4,9 @@
 Each image is a folder laid out like a mounted system drive: the hives
 Windows/System32/config/SOFTWARE and SYSTEM, Users/<name>/NTUSER.DAT, and
 the program, data and driver files the registry points to. The hives are
-real regf files: minimal-hive.py writes an empty one (hivex cannot create
-a hive from nothing), and hivexregedit --merge (Debian libwin-hivex-perl)
+real regf files: each starts as a copy of empty.hive, which
+minimal-hive.py wrote (hivex cannot create a hive from nothing), and
+hivexregedit --merge (Debian libwin-hivex-perl)
 writes the keys, from the .reg text this script also leaves in src/ for
 people to read. Run from this folder: ./make-images.py. Requires
 hivexregedit. Names and paths follow ../../../../shared/facts/kaspersky.md
@@ -246,7 +247,7 @@ def merge(hive, prefix, regtext, srcpath):
     with open(srcpath, "w", encoding="utf-8") as f:
         f.write(regtext)
     os.makedirs(os.path.dirname(hive), exist_ok=True)
-    subprocess.run([sys.executable, os.path.join(HERE, "minimal-hive.py"), hive], check=True)
+    shutil.copyfile(os.path.join(HERE, "empty.hive"), hive)
     subprocess.run(["hivexregedit", "--merge", "--prefix", prefix, hive, srcpath], check=True)
 
 def touch(root, winpath):
@@ -256,11 +257,11 @@ def touch(root, winpath):
     with open(p, "wb") as f:
         f.write(b"MZ fixture\n")
 
-def build(out):
+def build(out, srcdir):
     for name, img in IMAGES.items():
         root = os.path.join(out, name)
         shutil.rmtree(root, ignore_errors=True)
-        src = os.path.join(HERE, "src", name)
+        src = os.path.join(srcdir, name)
         cfg = os.path.join(root, "Windows", "System32", "config")
         for hive in ("SOFTWARE", "SYSTEM"):
             prefix = HKLM + "\\" + hive
@@ -273,4 +274,9 @@ def build(out):
             touch(root, f)
 
 if __name__ == "__main__":
-    build(sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "images"))
+    # ./make-images.py [OUT SRC]: the images and their .reg sources; by
+    # default images/ and src/ here.
+    if len(sys.argv) == 3:
+        build(sys.argv[1], sys.argv[2])
+    else:
+        build(os.path.join(HERE, "images"), os.path.join(HERE, "src"))
