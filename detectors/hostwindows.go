@@ -11,7 +11,8 @@ import (
 )
 
 // WindowsHost completes h from a Windows registry: the computer name
-// (when the live OS did not give one), the edition and build, and the
+// (when the live OS did not give one), the edition and build (always, so
+// live and offline scans agree), and the
 // MachineGuid as the host id, so a live scan and an offline scan of the
 // same disk give the same finding ids.
 func WindowsHost(ctx context.Context, reg winreg.Machine, h Host) (Host, error) {
@@ -30,8 +31,10 @@ func WindowsHost(ctx context.Context, reg winreg.Machine, h Host) (Host, error) 
 	if id := keyString(sw, `Microsoft\Cryptography`, "MachineGuid", &errs); id != "" {
 		h.ID = id
 	}
-	if h.Platform == "windows" || h.Platform == "" {
-		h.Platform = windowsPlatform(sw, &errs)
+	// The registry's name for the edition wins over the live OS's, so a
+	// live and an offline scan of one machine describe it alike.
+	if p := windowsPlatform(sw, &errs); p != "windows" || h.Platform == "" {
+		h.Platform = p
 	}
 	return h, errors.Join(errs...)
 }
