@@ -110,8 +110,9 @@ func TestWindowsFindingIDsFollowMachineGuid(t *testing.T) {
 }
 
 // TestWindowsDirtyHive: a hive whose header says Windows was still
-// writing it, with a transaction log beside it, is read as it is, and the
-// report says it may be behind.
+// writing it, with a transaction log beside it that cannot be applied, is
+// read as it is, and the report says it may be behind. (Logs that can be
+// applied are tested in detectors/winreg.)
 func TestWindowsDirtyHive(t *testing.T) {
 	src := filepath.Join(windowsImages, "winsrv-nagent")
 	dst := t.TempDir()

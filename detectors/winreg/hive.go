@@ -48,8 +48,8 @@ type hive struct {
 	end uint32
 	// minor is the format's minor version (3 to 6).
 	minor uint32
-	// dirty is set when the header's sequence numbers differ: Windows was
-	// writing the hive when the image was taken.
+	// dirty is set when the header shows unfinished writes (see
+	// hivelog.go): Windows was writing the hive when the image was taken.
 	dirty bool
 }
 
@@ -79,7 +79,7 @@ func openHive(r io.ReaderAt, size int64) (*hive, uint32, error) {
 	if major != 1 || minor < 2 || minor > 6 {
 		return nil, 0, fmt.Errorf("unsupported hive format version %d.%d", major, minor)
 	}
-	h := &hive{r: r, minor: minor, dirty: le.Uint32(hdr[4:]) != le.Uint32(hdr[8:])}
+	h := &hive{r: r, minor: minor, dirty: dirtyHive(hdr[:])}
 	h.end = le.Uint32(hdr[40:])
 	if avail := size - baseBlockSize; avail < int64(h.end) {
 		// A truncated copy: read what is there, and let offsets beyond

@@ -1,6 +1,7 @@
 package winreg
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -29,6 +30,7 @@ type image struct {
 	hives    map[string]*openedHive
 	files    []io.Closer
 	warnings []string
+	notes    []string // what was recovered, for tests and debugging
 }
 
 type openedHive struct {
@@ -61,6 +63,7 @@ func (m *image) Hive(ctx context.Context, name string) (Key, error) {
 }
 
 // open parses a hive file of the image; the file stays open until Close.
+// A dirty hive is brought up to date from its transaction logs first.
 // The caller holds m.mu.
 func (m *image) open(file string) (*hive, uint32, error) {
 	f, err := m.root.Open(file)
@@ -77,22 +80,68 @@ func (m *image) open(file string) (*hive, uint32, error) {
 	if err != nil {
 		return nil, 0, fmt.Errorf("%s: %w", file, err)
 	}
-	if h.dirty && m.hasLog(file) {
-		m.warnings = append(m.warnings, fmt.Sprintf("%s was not written back cleanly (an image of a running "+
-			"system, or an unclean shutdown): recent changes may still sit in its .LOG1/.LOG2 "+
-			"transaction logs, which are not applied, so this hive may be behind", file))
+	if !h.dirty {
+		return h, root, nil
+	}
+	recovered, err := m.recover(file, r, size)
+	if err != nil {
+		m.warnings = append(m.warnings, err.Error())
+		return h, root, nil
+	}
+	if recovered == nil {
+		return h, root, nil
+	}
+	h, root, err = openHive(bytes.NewReader(recovered), int64(len(recovered)))
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s after applying its transaction logs: %w", file, err)
 	}
 	return h, root, nil
 }
 
-// hasLog says whether a non-empty transaction log lies next to a hive.
-func (m *image) hasLog(file string) bool {
-	for _, ext := range []string{".LOG1", ".LOG2", ".LOG"} {
-		if fi, err := fs.Stat(m.root, LookupFold(m.root, file+ext)); err == nil && fi.Size() > 0 {
-			return true
+// maxRecoveredHive bounds a hive read into memory to apply its logs.
+const maxRecoveredHive = 1 << 30
+
+// recover applies the hive's .LOG1 and .LOG2 to a copy of it in memory.
+// It returns nil when there is nothing to apply, and an error that says
+// the hive may be behind when the logs cannot be applied.
+func (m *image) recover(file string, r io.ReaderAt, size int64) ([]byte, error) {
+	var logs [][]byte
+	var names []string
+	for _, ext := range []string{".LOG1", ".LOG2"} {
+		name := LookupFold(m.root, file+ext)
+		if name == "" {
+			continue
 		}
+		b, err := fs.ReadFile(m.root, name)
+		if err != nil || len(b) == 0 {
+			continue
+		}
+		logs, names = append(logs, b), append(names, name)
 	}
-	return false
+	if len(logs) == 0 {
+		return nil, nil
+	}
+	behind := func(why error) error {
+		return fmt.Errorf("%s was not written back cleanly (an image of a running system, or an unclean "+
+			"shutdown) and its transaction logs (%s) could not be applied (%v): this hive may be behind",
+			file, strings.Join(names, ", "), why)
+	}
+	if size > maxRecoveredHive {
+		return nil, behind(fmt.Errorf("the hive is larger than %d bytes", maxRecoveredHive))
+	}
+	hive := make([]byte, size)
+	if _, err := r.ReadAt(hive, 0); err != nil {
+		return nil, behind(err)
+	}
+	out, n, err := applyLogs(hive, logs, maxRecoveredHive)
+	if err != nil {
+		return nil, behind(err)
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	m.notes = append(m.notes, fmt.Sprintf("%s: applied %d transaction log entries from %s", file, n, strings.Join(names, ", ")))
+	return out, nil
 }
 
 // Warnings says what may make the image's registry incomplete.
