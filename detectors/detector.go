@@ -92,6 +92,9 @@ const (
 	KindApplication Kind = "application"
 	// KindRegistryKey is a Windows registry key.
 	KindRegistryKey Kind = "registry-key"
+	// KindCertificate is a trusted root or CA certificate the machine
+	// added (a registry certificate store, a Linux trust anchor).
+	KindCertificate Kind = "certificate"
 	// KindSecurityProduct is an anti-virus product registered with the
 	// Windows Security Center.
 	KindSecurityProduct Kind = "security-product"

@@ -262,7 +262,7 @@ func (c *Compiled) sortEvidence(g *group) {
 func kindOrder(k detectors.Kind) int {
 	order := []detectors.Kind{detectors.KindPackage, detectors.KindProgram, detectors.KindApplication, detectors.KindSecurityProduct,
 		detectors.KindService, detectors.KindDriver, detectors.KindProcess, detectors.KindKernelModule,
-		detectors.KindRegistryKey, detectors.KindFolder, detectors.KindFile}
+		detectors.KindRegistryKey, detectors.KindCertificate, detectors.KindFolder, detectors.KindFile}
 	if i := slices.Index(order, k); i >= 0 {
 		return i
 	}

@@ -59,7 +59,8 @@ func TestOfflineWindowsImages(t *testing.T) {
 		{"win11-ultraav", "HOME-PC", "Windows 11 Home 23H2 (build 22631)",
 			[]want{{policy.KindRemnant, "kaspersky-home", policy.SeverityLow, "21.16.6.467"}},
 			map[string][]string{"kaspersky-home": {"program Kaspersky Standard", "driver klif",
-				`registry-key HKLM\SOFTWARE\WOW6432Node\KasperskyLab`, "folder ProgramData/Kaspersky Lab/AVP21.16"}}},
+				`registry-key HKLM\SOFTWARE\WOW6432Node\KasperskyLab`, "folder ProgramData/Kaspersky Lab/AVP21.16",
+				"certificate Kaspersky Anti-Virus Personal Root Certificate"}}},
 		{"win11-clean", "CLEAN-PC", "Windows 11 Pro 24H2 (build 26100)", nil, nil},
 	}
 	for _, tt := range tests {

@@ -14,7 +14,7 @@ hivexregedit. Names and paths follow ../../../../shared/facts/kaspersky.md
 exact version suffix), the values are plausible, not copied from a
 machine.
 """
-import os, shutil, subprocess, sys
+import hashlib, os, shutil, struct, subprocess, sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 HKLM = "HKEY_LOCAL_MACHINE"
@@ -32,6 +32,19 @@ def expand(v):
 def multi(*vs):
     data = "".join(v + "\0" for v in vs).encode("utf-16-le") + b"\0\0"
     return "hex(7):" + ",".join("%02x" % b for b in data)
+
+def binary(data): return "hex:" + ",".join("%02x" % b for b in data)
+
+def cert_store_entry(name):
+    """A certificate as Windows keeps it in a registry store: a key named
+    by its SHA-1 thumbprint whose Blob is a run of properties (id,
+    reserved 1, length, data); property 0x20 is the DER certificate."""
+    der = open(os.path.join(HERE, "..", "certs", name), "rb").read()
+    sha1 = hashlib.sha1(der).digest()
+    blob = b""
+    for prop, data in ((3, sha1), (0x20, der)):
+        blob += struct.pack("<III", prop, 1, len(data)) + data
+    return ("Microsoft\\SystemCertificates\\ROOT\\Certificates\\" + sha1.hex().upper(), {"Blob": binary(blob)})
 
 def reg(prefix, keys):
     """keys: list of (path, {name: reg-value-text}) in order."""
@@ -212,6 +225,9 @@ IMAGES = {
     # file is gone.
     "win11-ultraav": {
         "SOFTWARE": windows("Windows 10 Home", "22631", "23H2", "5d4c3b2a-1908-4e7f-a6b5-c4d3e2f1a005") + [
+            # The root certificate Kaspersky added for web scanning stays
+            # trusted after the move.
+            cert_store_entry("kaspersky-personal-root.der"),
             (UNINSTALL + r"\UltraAV", app("UltraAV", "Pango GmbH", "1.4.0.137",
                                            r"C:\Program Files\UltraAV" + "\\",
                                            r'"C:\Program Files\UltraAV\uninstall.exe"')),
@@ -234,6 +250,7 @@ IMAGES = {
     # Kaspersky's (a "Kasper" publisher, a driver named klim).
     "win11-clean": {
         "SOFTWARE": windows("Windows 11 Pro", "26100", "24H2", "8f7e6d5c-4b3a-4291-8807-f6e5d4c3b206") + [
+            cert_store_entry("example-root.der"),
             (UNINSTALL + r"\KasperTech Backup", app("KasperTech Backup", "Kasper Technologies GmbH", "3.1",
                                                      r"C:\Program Files\KasperTech" + "\\")),
         ],
