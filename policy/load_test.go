@@ -106,8 +106,8 @@ func TestBuiltin(t *testing.T) {
 		t.Errorf("FolderPatterns() = %q, want the 34 distinct folders, vendor-wide first", folders)
 	}
 	keys := c.RegistryKeyPatterns()
-	if len(keys) != 6 || keys[0] != `HKLM\SOFTWARE\KasperskyLab` {
-		t.Errorf("RegistryKeyPatterns() = %q, want the 6 distinct keys, vendor-wide first", keys)
+	if len(keys) != 8 || keys[0] != `HKLM\SOFTWARE\KasperskyLab` {
+		t.Errorf("RegistryKeyPatterns() = %q, want the 8 distinct keys, vendor-wide first", keys)
 	}
 	folders[0] = "changed"
 	if c.FolderPatterns()[0] != "opt/kaspersky/*" {

@@ -34,6 +34,7 @@ func TestOfflineWindowsImages(t *testing.T) {
 					"program Kaspersky Endpoint Security for Windows", "service AVP.KES.12.6.0", "service avpsus",
 					"driver klif", "driver klhk", "driver kneps", "driver cm_km", "driver klupd_KES-12-6_arkmon",
 					`registry-key HKLM\SOFTWARE\WOW6432Node\KasperskyLab\protected\KES.12.6.0\environment`,
+					`registry-key HKLM\SOFTWARE\WOW6432Node\KasperskyLab\protected\KES.12.6.0\settings`,
 					"folder Program Files (x86)/Kaspersky Lab/KES.12.6.0", "folder ProgramData/Kaspersky Lab/KES.12.6.0/Bases",
 				},
 				"klnagent": {
