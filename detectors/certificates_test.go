@@ -3,8 +3,8 @@ package detectors
 import (
 	"context"
 	"crypto/sha1"
-	"encoding/hex"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/pem"
 	"os"
 	"slices"
@@ -102,9 +102,9 @@ func TestAnchorCertificates(t *testing.T) {
 		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: kl})...)
 	root := fstest.MapFS{
 		"usr/local/share/ca-certificates/corp/bundle.crt": {Data: bundle},
-		"etc/pki/ca-trust/source/anchors/kl.der":           {Data: kl},
-		"etc/pki/ca-trust/source/anchors/broken.crt":       {Data: []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")},
-		"etc/pki/ca-trust/source/anchors/README":           {Data: []byte("not a certificate")},
+		"etc/pki/ca-trust/source/anchors/kl.der":          {Data: kl},
+		"etc/pki/ca-trust/source/anchors/broken.crt":      {Data: []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")},
+		"etc/pki/ca-trust/source/anchors/README":          {Data: []byte("not a certificate")},
 	}
 	items, err := detectCertificates(context.Background(), &Env{Root: root})
 	want := []string{

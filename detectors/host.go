@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"runtime"
 	"strings"
 
 	"github.com/banwatch/banwatch/detectors/winreg"
@@ -25,6 +26,9 @@ type Host struct {
 	ID string
 	// Marker is the file that told the OS.
 	Marker string
+	// SystemDrive is the drive Windows is installed on ("C:"), which the
+	// scanned root stands for. Windows only.
+	SystemDrive string
 }
 
 // LiveHost is what the running OS says about itself.
@@ -59,6 +63,10 @@ func IdentifyHost(ctx context.Context, root fs.FS, live HostSource) (Host, error
 	switch {
 	case windows != "":
 		h.OS, h.Platform, h.Marker = "windows", "windows", windows
+	case live != nil && runtime.GOOS == "windows":
+		// The running system is Windows even when the hive files cannot
+		// be seen (a user without access to System32\config).
+		h.OS, h.Platform, h.Marker = "windows", "windows", "the running system"
 	case fileExists(root, macMarker):
 		h.OS, h.Marker = "darwin", macMarker
 		h.Platform = macPlatformPlist(root)

@@ -31,6 +31,7 @@ func WindowsHost(ctx context.Context, reg winreg.Machine, h Host) (Host, error) 
 	if id := keyString(sw, `Microsoft\Cryptography`, "MachineGuid", &errs); id != "" {
 		h.ID = id
 	}
+	h.SystemDrive = winreg.SystemDrive(sw)
 	// The registry's name for the edition wins over the live OS's, so a
 	// live and an offline scan of one machine describe it alike.
 	if p := windowsPlatform(sw, &errs); p != "windows" || h.Platform == "" {

@@ -66,7 +66,8 @@ func addServices(states map[string]ServiceStatus, buf []byte, n uint32) {
 	for _, e := range entries {
 		st := e.ServiceStatusProcess
 		states[strings.ToLower(windows.UTF16PtrToString(e.ServiceName))] = ServiceStatus{
-			Running: st.CurrentState == windows.SERVICE_RUNNING,
+			// Paused and pending services have a process too.
+			Running: st.CurrentState != windows.SERVICE_STOPPED,
 			PID:     st.ProcessId,
 			Type:    st.ServiceType,
 		}

@@ -22,7 +22,7 @@ const (
 	// wscSource is the evidence path of every security product item.
 	wscSource = wscNamespace + `\AntiVirusProduct`
 
-	wscUnavailable = "Windows Security Center is not available (Windows Server editions have none); the registry sources carry the verdict"
+	wscUnavailable = "Windows Security Center is not available on this machine (Windows Server editions have none); the registry sources carry the verdict"
 )
 
 // wscProduct is one AntiVirusProduct instance. The field names are the

@@ -122,13 +122,13 @@ func TestProgramItemLeftovers(t *testing.T) {
 				"installlocation": str(tt.location),
 				"uninstallstring": str(tt.uninstall),
 			}
-			it, ok := programItem(&winreg.FoldLookup{Root: root}, `HKLM\X`, "Acme", "machine, 64-bit", v)
+			it, ok := programItem(&winFiles{fold: &winreg.FoldLookup{Root: root}}, `HKLM\X`, "Acme", "machine, 64-bit", v)
 			if !ok || it.State != tt.want {
 				t.Errorf("state %q (%v), want %q; detail %q", it.State, ok, tt.want, it.Detail)
 			}
 		})
 	}
-	if _, ok := programItem(&winreg.FoldLookup{Root: root}, `HKLM\X`, "KB123", "machine", winreg.Values{}); ok {
+	if _, ok := programItem(&winFiles{fold: &winreg.FoldLookup{Root: root}}, `HKLM\X`, "KB123", "machine", winreg.Values{}); ok {
 		t.Error("an entry without a display name was reported")
 	}
 }
@@ -221,7 +221,7 @@ func TestServiceItem(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			it, ok := serviceItem(&winreg.FoldLookup{Root: fstest.MapFS{}}, `HKLM\S`, "klhk", tt.vals)
+			it, ok := serviceItem(&winFiles{fold: &winreg.FoldLookup{Root: fstest.MapFS{}}}, `HKLM\S`, "klhk", tt.vals)
 			if ok != tt.ok || it.Kind != tt.kind || it.Exec != tt.exec || it.Detail != tt.detail {
 				t.Errorf("got %v %s %q %q, want %v %s %q %q", ok, it.Kind, it.Exec, it.Detail, tt.ok, tt.kind, tt.exec, tt.detail)
 			}

@@ -31,7 +31,7 @@ func detectWindowsPrograms(ctx context.Context, env *Env) ([]Item, error) {
 	}
 	var items []Item
 	var errs []error
-	root := &winreg.FoldLookup{Root: env.Root}
+	root := newWinFiles(env)
 	sw, err := env.Registry.Hive(ctx, "SOFTWARE")
 	if err != nil {
 		errs = append(errs, err)
@@ -63,7 +63,7 @@ func userName(u winreg.User) string {
 
 // programs reads the entries under one Uninstall key. A missing key is
 // normal (no 32-bit view on 32-bit Windows).
-func programs(root *winreg.FoldLookup, hive winreg.Key, path, scope string, errs *[]error) []Item {
+func programs(root *winFiles, hive winreg.Key, path, scope string, errs *[]error) []Item {
 	k, err := hive.Open(path)
 	if err != nil {
 		if !winreg.IsNotExist(err) {
@@ -91,7 +91,7 @@ func programs(root *winreg.FoldLookup, hive winreg.Key, path, scope string, errs
 
 // programItem makes an item of one Uninstall entry. Entries without a
 // display name are hidden by Windows too (patches, parts of bundles).
-func programItem(root *winreg.FoldLookup, keyPath, keyName, scope string, v winreg.Values) (Item, bool) {
+func programItem(root *winFiles, keyPath, keyName, scope string, v winreg.Values) (Item, bool) {
 	name := strings.TrimSpace(v.String("DisplayName"))
 	if name == "" {
 		return Item{}, false
@@ -108,10 +108,10 @@ func programItem(root *winreg.FoldLookup, keyPath, keyName, scope string, v winr
 	}
 	it.Detail = "installed program (" + scope + ")"
 	switch {
-	case missingOnRoot(root, loc):
+	case root.missing(loc):
 		it.State = StateLeftover
 		it.Detail = fmt.Sprintf("program entry left behind (%s): its folder %s is gone", scope, loc)
-	case loc == "" && missingOnRoot(root, uninstaller):
+	case loc == "" && root.missing(uninstaller):
 		// Only without an install location: the uninstaller may sit in
 		// a cache that cleaners empty while the product stays.
 		it.State = StateLeftover
@@ -155,13 +155,24 @@ func commandProgram(cmd string) string {
 	return first
 }
 
-// missingOnRoot says whether a Windows path on the system drive is
-// absent from the root. Paths elsewhere (another drive, a share) and
-// empty ones are not known to be missing.
-func missingOnRoot(root *winreg.FoldLookup, winPath string) bool {
-	rel := winreg.RootPath(winPath)
+// winFiles checks Windows paths against the scanned root, which stands
+// for the system drive.
+type winFiles struct {
+	fold  *winreg.FoldLookup
+	drive string
+}
+
+func newWinFiles(env *Env) *winFiles {
+	return &winFiles{fold: &winreg.FoldLookup{Root: env.Root}, drive: env.Host.SystemDrive}
+}
+
+// missing says whether a Windows path on the system drive is absent from
+// the root. Paths elsewhere (another drive, a share) and empty ones are
+// not known to be missing.
+func (w *winFiles) missing(winPath string) bool {
+	rel := winreg.RootPath(winPath, w.drive)
 	if rel == "" {
 		return false
 	}
-	return root.Find(rel) == ""
+	return w.fold.Find(rel) == ""
 }

@@ -52,7 +52,7 @@ func detectWindowsServices(ctx context.Context, env *Env) ([]Item, error) {
 		errs = append(errs, err)
 	}
 	var items []Item
-	root := &winreg.FoldLookup{Root: env.Root}
+	root := newWinFiles(env)
 	for _, name := range names {
 		if err := ctx.Err(); err != nil {
 			return items, err
@@ -73,7 +73,7 @@ func detectWindowsServices(ctx context.Context, env *Env) ([]Item, error) {
 
 // serviceItem makes an item of one service key. Keys without a service
 // type are parameters or event-log sources, not services.
-func serviceItem(root *winreg.FoldLookup, keyPath, name string, v winreg.Values) (Item, bool) {
+func serviceItem(root *winFiles, keyPath, name string, v winreg.Values) (Item, bool) {
 	typ, ok := v.Uint("Type")
 	if !ok || typ&(serviceKernelDriver|serviceFSDriver|serviceRecognizer|serviceOwnProcess|serviceShareProcess) == 0 {
 		return Item{}, false
@@ -110,7 +110,7 @@ func serviceItem(root *winreg.FoldLookup, keyPath, name string, v winreg.Values)
 		}
 	}
 	it.Detail = fmt.Sprintf("%s, %s", what, startText)
-	if it.Exec != "" && missingOnRoot(root, it.Exec) {
+	if it.Exec != "" && root.missing(it.Exec) {
 		it.ExecMissing = true
 		it.Detail += ", its file is missing"
 	}
@@ -131,6 +131,7 @@ func withLiveState(it Item, states map[string]ServiceStatus) Item {
 	it.Detail += ", " + string(it.State)
 	if st.PID != 0 {
 		it.Detail += fmt.Sprintf(" (pid %d)", st.PID)
+		it.Process = &Process{PID: int32(st.PID)}
 	}
 	return it
 }

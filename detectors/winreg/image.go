@@ -232,7 +232,7 @@ func (m *image) listedProfiles(ctx context.Context, errs *[]error) []User {
 		}
 		vals, err := ReadValues(k)
 		*errs = append(*errs, err)
-		if p := RootPath(vals.String("ProfileImagePath")); p != "" {
+		if p := RootPath(vals.String("ProfileImagePath"), SystemDrive(sw)); p != "" {
 			out = append(out, User{SID: sid, Profile: p})
 		}
 	}
@@ -250,11 +250,25 @@ func (m *image) Close() error {
 	return errors.Join(errs...)
 }
 
-// RootPath turns a Windows path on the system drive into a path relative
-// to the scanned root: C:\Users\bob and %SystemDrive%\Users\bob become
-// Users/bob; \SystemRoot\x and %SystemRoot%\x become Windows/x. Paths on
-// other drives or shares give "".
-func RootPath(p string) string {
+// SystemDrive is the drive Windows is installed on, from the SOFTWARE
+// hive's SystemRoot ("C:\WINDOWS"); "C:" when it does not say.
+func SystemDrive(software Key) string {
+	k, err := software.Open(`Microsoft\Windows NT\CurrentVersion`)
+	if err != nil {
+		return "C:"
+	}
+	v, _ := ReadValues(k)
+	if root := v.String("SystemRoot"); len(root) >= 2 && root[1] == ':' {
+		return strings.ToUpper(root[:2])
+	}
+	return "C:"
+}
+
+// RootPath turns a Windows path on the system drive (drive, "C:") into a
+// path relative to the scanned root: C:\Users\bob and
+// %SystemDrive%\Users\bob become Users/bob; \SystemRoot\x and
+// %SystemRoot%\x become Windows/x. Paths on other drives or shares give "".
+func RootPath(p, drive string) string {
 	p = strings.Trim(strings.TrimSpace(p), `"`)
 	lower := strings.ToLower(p)
 	for _, prefix := range []string{`\systemroot\`, `%systemroot%\`, `%windir%\`} {
@@ -264,11 +278,14 @@ func RootPath(p string) string {
 	}
 	switch {
 	case strings.HasPrefix(lower, `\??\`):
-		return RootPath(p[4:])
+		return RootPath(p[4:], drive)
 	case strings.HasPrefix(lower, `%systemdrive%\`):
 		return clean(p[len(`%systemdrive%\`):])
 	case len(p) >= 3 && p[1] == ':' && p[2] == '\\':
-		if !strings.EqualFold(p[:1], "C") {
+		if drive == "" {
+			drive = "C:"
+		}
+		if !strings.EqualFold(p[:2], drive) {
 			return ""
 		}
 		return clean(p[3:])

@@ -10,6 +10,15 @@ import (
 	"testing/fstest"
 )
 
+func TestRootPathOtherDrive(t *testing.T) {
+	if got := RootPath(`D:\Program Files\A`, "D:"); got != "Program Files/A" {
+		t.Errorf("on D: = %q", got)
+	}
+	if got := RootPath(`C:\Program Files\A`, "D:"); got != "" {
+		t.Errorf("C: path on a D: system = %q, want none", got)
+	}
+}
+
 func TestRootPath(t *testing.T) {
 	tests := map[string]string{
 		`C:\Program Files (x86)\Kaspersky Lab\KES\`: "Program Files (x86)/Kaspersky Lab/KES",
@@ -28,7 +37,7 @@ func TestRootPath(t *testing.T) {
 		"":                                      "",
 	}
 	for in, want := range tests {
-		if got := RootPath(in); got != want {
+		if got := RootPath(in, "C:"); got != want {
 			t.Errorf("RootPath(%q) = %q, want %q", in, got, want)
 		}
 	}

@@ -105,18 +105,16 @@ for hive in SOFTWARE SYSTEM; do
 	"$wine" regedit /S "$(dos "$tmp/$hive.reg")"
 done
 # The image's files, in Wine's spelling of the folders (users, windows,
-# system32). Its hive files stay out: Wine's registry is system.reg. An
-# empty SOFTWARE stands in for them, as banwatch tells Windows by that file
-# (the live scan must not read it). ivan's NTUSER.DAT is the image's real
-# hive: the live scan reads it because ivan is not logged on.
+# system32). Its hive files stay out: Wine's registry is system.reg, and a
+# live scan knows Windows from the running system, not from those files.
+# ivan's NTUSER.DAT is the image's real hive: the live scan reads it
+# because ivan is not logged on.
 c="$WINEPREFIX/drive_c"
 (cd "$image" && find . -type f ! -path './Windows/System32/config/*') | while IFS= read -r f; do
 	rel=$(printf '%s' "${f#./}" | sed 's#^Users/#users/#; s#^Windows/System32/#windows/system32/#')
 	mkdir -p "$c/$(dirname "$rel")"
 	cp "$image/$f" "$c/$rel"
 done
-mkdir -p "$sys32/config"
-: >"$sys32/config/SOFTWARE"
 # avp.exe becomes a service that runs: the scan then sees AVP21.3 running
 # and avp.exe among the processes. The drivers' .sys files stay fixture
 # text, which Wine fails to load: they are listed, not loaded.

@@ -70,6 +70,7 @@ PROFILES = r"Microsoft\Windows NT\CurrentVersion\ProfileList"
 def windows(product, build, display, guid, users=()):
     keys = [
         (r"Microsoft\Windows NT\CurrentVersion", {"ProductName": sz(product), "CurrentBuild": sz(build),
+            "SystemRoot": sz("C:\\WINDOWS"),
             "DisplayVersion": sz(display), "EditionID": sz(product.split()[-1])}),
         (r"Microsoft\Cryptography", {"MachineGuid": sz(guid)}),
         (UNINSTALL + r"\{3F7E7D2C-1B7A-4E8F-9C1D-5A7C0D2B9E11}", {"DisplayName": sz("Microsoft Edge"),
