@@ -50,7 +50,24 @@ type HostSource interface {
 const (
 	windowsMarker = "Windows/System32/config/SOFTWARE"
 	macMarker     = "System/Library/CoreServices/SystemVersion.plist"
+	// A Windows volume whose SOFTWARE hive is missing is still Windows;
+	// the detectors then say which hive they could not read.
+	windowsSystemHive = "Windows/System32/config/SYSTEM"
+	// Since macOS 10.15 apps, settings and receipts live on the Data
+	// volume and SystemVersion.plist on the sealed System volume; a
+	// Data volume mounted alone is known by its system preferences.
+	macDataMarker = "Library/Preferences/SystemConfiguration/preferences.plist"
 )
+
+// macDataVolume says whether root is a macOS Data volume mounted alone:
+// it has the system preferences or the receipts folder, and no
+// os-release.
+func macDataVolume(root fs.FS) bool {
+	if fileExists(root, "etc/os-release") || fileExists(root, "usr/lib/os-release") {
+		return false
+	}
+	return fileExists(root, macDataMarker) || fileExists(root, "private/var/db/receipts")
+}
 
 // IdentifyHost tells which OS lives under root and names the host. On a
 // live scan (live != nil) the hostname, platform and architecture come from
@@ -60,6 +77,9 @@ func IdentifyHost(ctx context.Context, root fs.FS, live HostSource) (Host, error
 	var h Host
 	var errs []error
 	windows := lookupFold(root, windowsMarker)
+	if windows == "" {
+		windows = lookupFold(root, windowsSystemHive)
+	}
 	switch {
 	case windows != "":
 		h.OS, h.Platform, h.Marker = "windows", "windows", windows
@@ -67,8 +87,11 @@ func IdentifyHost(ctx context.Context, root fs.FS, live HostSource) (Host, error
 		// The running system is Windows even when the hive files cannot
 		// be seen (a user without access to System32\config).
 		h.OS, h.Platform, h.Marker = "windows", "windows", "the running system"
-	case fileExists(root, macMarker):
+	case fileExists(root, macMarker) || macDataVolume(root):
 		h.OS, h.Marker = "darwin", macMarker
+		if !fileExists(root, macMarker) {
+			h.Marker = macDataMarker
+		}
 		h.Platform = macPlatformPlist(root)
 		h.Hostname, h.ID = macHostname(root)
 	default:

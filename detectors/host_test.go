@@ -263,6 +263,22 @@ func TestIdentifyHostOffline(t *testing.T) {
 			want:  Host{OS: "linux", Platform: "unknown"},
 		},
 		{
+			name:  "windows, SOFTWARE hive missing",
+			files: map[string]string{"Windows/System32/config/SYSTEM": "regf"},
+			want:  Host{OS: "windows", Platform: "windows", Marker: "Windows/System32/config/SYSTEM"},
+		},
+		{
+			name:  "macos data volume mounted alone",
+			files: map[string]string{"private/var/db/receipts/com.apple.pkg.X.plist": "", "Applications/Safari.app/Contents/Info.plist": ""},
+			want:  Host{OS: "darwin", Platform: "macos", Marker: "Library/Preferences/SystemConfiguration/preferences.plist"},
+		},
+		{
+			name: "linux with a receipts folder stays linux",
+			files: map[string]string{"etc/os-release": osReleaseDebian12, "private/var/db/receipts/x.plist": "",
+				"Library/Preferences/SystemConfiguration/preferences.plist": ""},
+			want: Host{OS: "linux", Platform: "debian 12", Marker: "etc/os-release"},
+		},
+		{
 			name:  "macos 14.5",
 			files: map[string]string{"System/Library/CoreServices/SystemVersion.plist": macSystemVersion145},
 			want:  Host{OS: "darwin", Platform: "macos 14.5", Marker: "System/Library/CoreServices/SystemVersion.plist"},

@@ -46,3 +46,16 @@ func macPlatformPlist(root fs.FS) string {
 	}
 	return strings.TrimSpace("macos " + plistString(m, "ProductVersion"))
 }
+
+// macVarPath finds a path under /var on a macOS root. On a whole system
+// var is a link to private/var; a Data volume mounted alone has only
+// private/var.
+func macVarPath(root fs.FS, rel string) string {
+	if _, err := fs.Stat(root, "var"); err == nil {
+		return rel
+	}
+	if alt := "private/" + rel; fileExists(root, alt) {
+		return alt
+	}
+	return rel
+}

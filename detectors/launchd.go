@@ -102,7 +102,8 @@ func decodeLaunchdOverrides(b []byte) (map[string]bool, error) {
 }
 
 func readLaunchdOverrides(root fs.FS) (map[string]bool, error) {
-	b, err := readPlistBytes(root, launchdOverrides)
+	name := macVarPath(root, launchdOverrides)
+	b, err := readPlistBytes(root, name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -111,7 +112,7 @@ func readLaunchdOverrides(root fs.FS) (map[string]bool, error) {
 	}
 	ov, err := decodeLaunchdOverrides(b)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", launchdOverrides, err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return ov, nil
 }

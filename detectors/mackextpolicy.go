@@ -19,7 +19,8 @@ const kextPolicyDB = "var/db/SystemPolicyConfiguration/KextPolicy"
 // rpm.go does: the driver opens host files only, and must not touch the
 // scanned system's file.
 func kextPolicyItems(ctx context.Context, env *Env) ([]Item, error) {
-	if _, err := fs.Stat(env.Root, kextPolicyDB); errors.Is(err, fs.ErrNotExist) {
+	db := macVarPath(env.Root, kextPolicyDB)
+	if _, err := fs.Stat(env.Root, db); errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	tmp, err := os.MkdirTemp(env.TempDir, "banwatch-kextpolicy-")
@@ -28,10 +29,10 @@ func kextPolicyItems(ctx context.Context, env *Env) ([]Item, error) {
 	}
 	defer os.RemoveAll(tmp)
 	local := filepath.Join(tmp, "KextPolicy")
-	if err := copyOut(env.Root, kextPolicyDB, local); err != nil {
+	if err := copyOut(env.Root, db, local); err != nil {
 		return nil, err
 	}
-	if err := copyOut(env.Root, kextPolicyDB+"-wal", local+"-wal"); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := copyOut(env.Root, db+"-wal", local+"-wal"); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
 	items, err := readKextPolicy(ctx, local)

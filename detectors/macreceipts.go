@@ -19,7 +19,7 @@ func init() {
 const receiptsDir = "var/db/receipts"
 
 func detectMacReceipts(ctx context.Context, env *Env) ([]Item, error) {
-	files, err := namesWithExt(env.Root, receiptsDir, ".plist")
+	files, err := namesWithExt(env.Root, macVarPath(env.Root, receiptsDir), ".plist")
 	errs := []error{err}
 	if len(files) > maxPlistFiles {
 		errs = append(errs, fmt.Errorf("%s: %d receipts, read the first %d", receiptsDir, len(files), maxPlistFiles))

@@ -64,3 +64,17 @@ func TestMacReceiptsEdgeCases(t *testing.T) {
 		t.Errorf("error %v does not name the damaged receipt", err)
 	}
 }
+
+// TestMacReceiptsDataVolume: a Data volume mounted alone has no var link,
+// only private/var.
+func TestMacReceiptsDataVolume(t *testing.T) {
+	root := fstest.MapFS{
+		"private/var/db/receipts/com.kaspersky.kav.core.plist": macPlist(t, map[string]any{
+			"PackageIdentifier": "com.kaspersky.kav.core", "PackageVersion": "21.0.1.425"}, plist.XMLFormat),
+	}
+	items, err := detectMacReceipts(t.Context(), &Env{Root: root})
+	if err != nil || len(items) != 1 || items[0].BundleID != "com.kaspersky.kav.core" ||
+		items[0].Path != "private/var/db/receipts/com.kaspersky.kav.core.plist" {
+		t.Errorf("items %+v, %v", items, err)
+	}
+}

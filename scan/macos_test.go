@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -55,5 +56,31 @@ func TestOfflineMacImages(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestMacDataVolume: since macOS 10.15 the apps, settings and receipts
+// are on the Data volume; mounted alone (no System folder, no var link),
+// it is still a Mac with the same findings.
+func TestMacDataVolume(t *testing.T) {
+	root := copyTree(t, filepath.Join(macImages, "root-kav"))
+	for _, p := range []string{"System", "var"} {
+		if err := os.RemoveAll(filepath.Join(root, p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := offline(t, root)
+	if g, w := got(r), wants(
+		want{policy.KindProduct, "kaspersky-mac", policy.SeverityHigh, "21.0.1.425"},
+		want{policy.KindUpdatesCutOff, "kaspersky-mac", policy.SeverityCritical, "21.0.1.425"},
+		want{policy.KindTool, "kaspersky-downloader-mac", policy.SeverityLow, "21.0.0"},
+	); !slices.Equal(g, w) {
+		t.Errorf("findings:\n got  %q\n want %q", g, w)
+	}
+	if r.Host.OS != "darwin" || r.Host.Hostname != "Alices-MacBook-Pro" || len(r.Errors) != 0 {
+		t.Errorf("host %+v, errors %v", r.Host, r.Errors)
+	}
+	if !hasEvidence(r, "kaspersky-mac", "package com.kaspersky.kav.core") {
+		t.Error("the receipt under private/var was not read")
 	}
 }
