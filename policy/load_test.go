@@ -92,7 +92,7 @@ func TestBuiltin(t *testing.T) {
 		ids = append(ids, pr.ID)
 	}
 	wantIDs := []string{"kesl", "klnagent", "ksc", "kics", "kess", "kav4fs", "kav4ws", "kav4proxy", "kaspersky-for-linux", "scan-engine",
-		"kes-windows", "ksc-windows", "ksws", "kess-windows", "kea", "kav", "kis", "kts", "kfree", "kscloud", "ksos",
+		"kes-windows", "ksc-windows", "ksws", "kess-windows", "kea", "ksvla", "kav", "kis", "kts", "kfree", "kscloud", "ksos",
 		"kaspersky-home", "kpm", "ksk", "kvpn", "kvrt", "tdsskiller", "kavremover", "kaspersky-downloader-mac", "kaspersky-mac"}
 	if !slices.Equal(ids, wantIDs) {
 		t.Errorf("product ids = %q, want %q", ids, wantIDs)
@@ -135,8 +135,8 @@ func TestBuiltinCheck(t *testing.T) {
 	if c.Source() != file || c.SHA256() != Builtin().SHA256() {
 		t.Errorf("Source, SHA256 = %q, %s; want %q, %s", c.Source(), c.SHA256(), file, Builtin().SHA256())
 	}
-	if n := len(c.Policy().Vendors[0].Products); n != 30 {
-		t.Errorf("%d products, want 30", n)
+	if n := len(c.Policy().Vendors[0].Products); n != 31 {
+		t.Errorf("%d products, want 31", n)
 	}
 }
 

@@ -309,3 +309,87 @@ func TestBuiltinMatch(t *testing.T) {
 		t.Errorf("Evaluate(look-alikes) = %d findings, first %+v", len(got), got[0])
 	}
 }
+
+// TestBuiltinMatchWindowsMac checks the Windows and macOS matchers of the
+// built-in policy: display names as products ship them, driver files with
+// version suffixes, bundle ids, and look-alikes that must not match.
+func TestBuiltinMatchWindowsMac(t *testing.T) {
+	const vendorWide = "kaspersky (vendor-wide)"
+	program := func(name, publisher string) detectors.Item {
+		return detectors.Item{Kind: detectors.KindProgram, Name: name, Publisher: publisher, State: detectors.StateInstalled}
+	}
+	driver := func(name, image string) detectors.Item {
+		return detectors.Item{Kind: detectors.KindDriver, Name: name, Exec: image, State: detectors.StateEnabled}
+	}
+	bundle := func(kind detectors.Kind, id, team string) detectors.Item {
+		return detectors.Item{Kind: kind, Name: id, BundleID: id, Publisher: team, State: detectors.StateInstalled}
+	}
+	tests := []struct {
+		item detectors.Item
+		want string
+	}{
+		{program("Kaspersky Endpoint Security for Windows", "AO Kaspersky Lab"), "kes-windows"},
+		{program("Kaspersky Endpoint Security 10 for Windows", "Kaspersky Lab"), "kes-windows"},
+		{program("Kaspersky Security Center Network Agent", "Kaspersky"), "klnagent"},
+		{program("Kaspersky Security Center 10 Network Agent", "Kaspersky Lab"), "klnagent"},
+		{program("Kaspersky Security Center 14.2 Administration Server", "Kaspersky"), "ksc-windows"},
+		{program("Kaspersky Security Center 13.2", "Kaspersky"), "ksc-windows"},
+		{program("Kaspersky Security Center Web Console", "Kaspersky"), "ksc-windows"},
+		{program("Kaspersky Security 10.1.2 for Windows Server", "AO Kaspersky Lab"), "ksws"},
+		{program("Kaspersky Security for Windows Server", "AO Kaspersky Lab"), "ksws"},
+		{program("Kaspersky Anti-Virus 8.0 for Windows Servers Enterprise Edition", "Kaspersky Lab"), "ksws"},
+		{program("Kaspersky Anti-Virus", "Kaspersky Lab"), "kav"},
+		{program("Kaspersky Total Security", "АО «Лаборатория Касперского»"), "kts"},
+		{program("Kaspersky Security Cloud - Free", "Kaspersky"), "kscloud"},
+		{program("Kaspersky Plus", "Kaspersky"), "kaspersky-home"},
+		{program("Kaspersky", "Kaspersky"), "kaspersky-home"},
+		{program("Kaspersky Security for Virtualization 6.2 Light Agent", "Kaspersky"), "ksvla"},
+		{program("Kaspersky Virus Removal Tool", "Kaspersky"), "kvrt"},
+		{program("Kaspersky Anti-Ransomware Tool for Business", "AO Kaspersky Lab"), vendorWide},
+		{program("KasperTech Backup", "Kasper Technologies GmbH"), ""},
+		{program("UltraAV", "Pango GmbH"), ""},
+		{program("Kaspersky Lab Fan Page Helper", "Some Fan"), ""},
+		{driver("klif", `\SystemRoot\System32\DRIVERS\klif.KES-21-9.sys`), vendorWide},
+		{driver("KLIF", `system32\DRIVERS\K4W-21-25\klif.sys`), vendorWide},
+		{driver("klupd_KES-21-9_arkmon", `system32\DRIVERS\klupd_KES-21-9_arkmon.sys`), vendorWide},
+		{driver("kl_renamed", `system32\DRIVERS\klbackupflt.KES-21-9.sys`), vendorWide},
+		{driver("klim", `system32\drivers\klim.sys`), ""},
+		{driver("tcpip", `System32\drivers\tcpip.sys`), ""},
+		{unit("AVP21.3"), vendorWide},
+		{unit("AVP.KES.12.6.0"), vendorWide},
+		{unit("KAVFSSLP"), vendorWide},
+		{unit("klnagent"), "klnagent"},
+		{unit("com.kaspersky.kav"), "kaspersky-mac"},
+		{unit("com.kaspersky.other"), vendorWide},
+		{unit("com.google.keystone.daemon"), ""},
+		{proc("avp.exe", `C:\Program Files (x86)\Kaspersky Lab\Kaspersky Total Security 21.3\avp.exe`), vendorWide},
+		{proc("AvP.exe", `D:\Games\Aliens vs Predator\AvP.exe`), ""},
+		{proc("klnagent.exe", `C:\Program Files (x86)\Kaspersky Lab\NetworkAgent\klnagent.exe`), "klnagent"},
+		{proc("KVRT.exe", `C:\Users\bob\Downloads\KVRT.exe`), "kvrt"},
+		{bundle(detectors.KindApplication, "com.kaspersky.kav", ""), "kaspersky-mac"},
+		{bundle(detectors.KindApplication, "com.kaspersky.kav.downloader", ""), "kaspersky-downloader-mac"},
+		{bundle(detectors.KindApplication, "com.kaspersky.kes.mac", ""), "kaspersky-mac"},
+		{bundle(detectors.KindPackage, "com.kaspersky.kav.core", ""), "kaspersky-mac"},
+		{bundle(detectors.KindDriver, "com.kaspersky.kav.sysext", "2Y8XE5CQ94"), "kaspersky-mac"},
+		{bundle(detectors.KindDriver, "com.example.renamed", "2Y8XE5CQ94"), vendorWide},
+		{bundle(detectors.KindApplication, "com.kasperskyfan.app", ""), ""},
+		{bundle(detectors.KindApplication, "com.apple.Safari", ""), ""},
+		{detectors.Item{Kind: detectors.KindRegistryKey, Name: `HKLM\SOFTWARE\WOW6432Node\KasperskyLab`}, vendorWide},
+		{detectors.Item{Kind: detectors.KindRegistryKey, Name: `HKLM\SOFTWARE\WOW6432Node\KasperskyLab\Components\34\1103\1.0.0.0\Statistics\AVState`}, "klnagent"},
+		{detectors.Item{Kind: detectors.KindRegistryKey, Name: `HKLM\SOFTWARE\KasperskyLabX`}, ""},
+		{detectors.Item{Kind: detectors.KindCertificate, Name: "Kaspersky Anti-Virus Personal Root Certificate", Publisher: "AO Kaspersky Lab"}, vendorWide},
+		{detectors.Item{Kind: detectors.KindSecurityProduct, Name: "Kaspersky Endpoint Security for Windows"}, "kes-windows"},
+		{detectors.Item{Kind: detectors.KindSecurityProduct, Name: "Windows Defender"}, ""},
+		{folder("Program Files (x86)/Kaspersky Lab/KES.12.6.0"), vendorWide},
+		{folder("ProgramData/Kaspersky Lab/AVP21.3/Bases"), vendorWide},
+		{folder("Library/Application Support/Kaspersky Lab"), vendorWide},
+		{folder("Program Files/UltraAV"), ""},
+	}
+	c := Builtin()
+	for _, tt := range tests {
+		if got := matchedAs(c, tt.item); got != tt.want {
+			t.Errorf("%s %q (publisher %q, exec %q) matched as %q, want %q",
+				tt.item.Kind, tt.item.Name, tt.item.Publisher, tt.item.Exec, got, tt.want)
+		}
+	}
+}
