@@ -143,8 +143,15 @@ done
 echo "wine_test.sh: state of $image recreated after $(($(date +%s) - started))s"
 
 # The live scan, and the offline scan of the image. Exit code 1: findings.
-rc=0
-"$wine" "$tmp/win/banwatch.exe" scan --format json --as-of "$asof" >"$tmp/live.json" 2>"$tmp/live.log" || rc=$?
+# A Wine process is, rarely, killed by a signal as the prefix settles
+# (seen once in a dozen runs: exit 137 before the scan printed anything);
+# that says nothing of banwatch, so such a run is tried once more.
+for try in 1 2; do
+	rc=0
+	"$wine" "$tmp/win/banwatch.exe" scan --format json --as-of "$asof" >"$tmp/live.json" 2>"$tmp/live.log" || rc=$?
+	[ "$rc" -ge 128 ] && [ "$try" -eq 1 ] || break
+	echo "wine_test.sh: the live scan was killed by signal $((rc - 128)) ($(cat "$tmp/live.log")); trying again" >&2
+done
 [ "$rc" -eq 1 ] || fail "live scan exited $rc, want 1 (findings): $(cat "$tmp/live.log")"
 rc=0
 "$tmp/linux/banwatch" scan --root "$image" --format json --as-of "$asof" >"$tmp/offline.json" 2>"$tmp/offline.log" || rc=$?
