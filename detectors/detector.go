@@ -65,6 +65,21 @@ type Env struct {
 	// Services reports the live state of Windows services and drivers
 	// (the service control manager). Nil offline and off Windows.
 	Services ServiceManager
+	// UpdateHosts are the update and reputation hosts of the policy's
+	// vendors: exact names, and patterns with * that can only be matched
+	// against names seen (hosts files, DNS answers), never resolved.
+	UpdateHosts []string
+	// ManagedPorts are TCP ports of management servers that hand out
+	// updates (Kaspersky Security Center: 13000, 14000, 13111, 15111).
+	ManagedPorts []int
+	// Resolver resolves update hosts for the update-traffic detector.
+	// Nil means the system resolver.
+	Resolver Resolver
+	// Connections lists live network connections. Nil off live scans.
+	Connections ConnectionLister
+	// ProbeUpdates allows the update-traffic detector to connect to the
+	// update hosts (TCP and TLS) to tell whether they are reachable.
+	ProbeUpdates bool
 	// TempDir is where a detector may copy a database it must not open in
 	// place (see rpm.go). Empty means os.TempDir().
 	TempDir string
@@ -95,6 +110,26 @@ const (
 	// KindCertificate is a trusted root or CA certificate the machine
 	// added (a registry certificate store, a Linux trust anchor).
 	KindCertificate Kind = "certificate"
+	// KindSignatures is what a source says about an install's signature
+	// (anti-virus database) date. Name is the source's id ("avstate",
+	// "kesl-control", "kesl-bases"); Attrs carry "last_update" (RFC 3339,
+	// UTC), "confidence" (high, medium, low) and "source" (where, in
+	// words), and may carry "update_source" (the server it updates from).
+	KindSignatures Kind = "signatures"
+	// KindConnection is a live network connection to a vendor's update
+	// host or to a management server port. Name is the update host it
+	// matched ("" when only the port did); Exec and Process name the
+	// process; Attrs carry "remote" (host:port or ip:port), "remote_ip",
+	// "remote_port", "status" (the TCP state), "channel" ("vendor" or
+	// "managed"), "blocked" ("true"/"false") and "reason".
+	KindConnection Kind = "connection"
+	// KindHostsEntry is a hosts-file line for an update host. Attrs carry
+	// "address" and "sinkhole" ("true" when it points nowhere: 0.0.0.0,
+	// 127.0.0.0/8, ::, ::1).
+	KindHostsEntry Kind = "hosts-entry"
+	// KindProbe is the outcome of an active probe of an update host
+	// (scan --probe-updates). Attrs carry "reachable" and "error".
+	KindProbe Kind = "probe"
 	// KindSecurityProduct is an anti-virus product registered with the
 	// Windows Security Center.
 	KindSecurityProduct Kind = "security-product"
@@ -186,4 +221,25 @@ type ServiceStatus struct {
 	// Type is the SERVICE_* type bits (1 kernel driver, 2 file system
 	// driver, 0x10 own process, 0x20 shared process).
 	Type uint32
+}
+
+// Resolver looks up host names; net.Resolver satisfies it.
+type Resolver interface {
+	LookupHost(ctx context.Context, host string) ([]string, error)
+}
+
+// Connection is one socket of a live connection snapshot.
+type Connection struct {
+	PID        int32
+	Status     string // ESTABLISHED, SYN_SENT, ... as the OS names it
+	LocalIP    string
+	LocalPort  uint32
+	RemoteIP   string
+	RemotePort uint32
+}
+
+// ConnectionLister takes one snapshot of the machine's TCP connections.
+// net_gopsutil.go is the real one.
+type ConnectionLister interface {
+	Connections(ctx context.Context) ([]Connection, error)
 }
