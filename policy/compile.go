@@ -2,6 +2,7 @@ package policy
 
 import (
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/banwatch/banwatch/detectors"
@@ -17,8 +18,12 @@ type Compiled struct {
 	packages, services, modules, images *nameIndex
 	programs, drivers, bundleIDs        *nameIndex
 	publishers                          map[string]int // normalized name or team id -> vendor
+	signatures                          *nameIndex
 	processPaths, folders, registryKeys *pathIndex
 	folderPatterns, registryKeyPatterns []string
+	hosts                               hostIndex
+	updateHosts                         []string
+	managedPorts                        []int
 }
 
 // Policy returns the policy as loaded (with defaults not yet applied).
@@ -32,6 +37,33 @@ func (c *Compiled) SHA256() string { return c.sha256 }
 
 // FolderPatterns returns the folder patterns to look up on a scanned root.
 func (c *Compiled) FolderPatterns() []string { return append([]string(nil), c.folderPatterns...) }
+
+// UpdateHosts returns the update hosts of all vendors, ranges expanded,
+// for the scan to resolve and look up.
+func (c *Compiled) UpdateHosts() []string { return append([]string(nil), c.updateHosts...) }
+
+// ManagedPorts returns the management-server ports of all vendors.
+func (c *Compiled) ManagedPorts() []int { return append([]int(nil), c.managedPorts...) }
+
+func (c *Compiled) addUpdates(vendor int, u Updates) {
+	for _, h := range u.Hosts {
+		names, err := expandHost(h)
+		if err != nil {
+			continue // validation has reported it
+		}
+		for _, n := range names {
+			if _, dup := c.hosts.vendor(n); !dup {
+				c.updateHosts = append(c.updateHosts, n)
+			}
+		}
+		c.hosts.add(vendor, names)
+	}
+	for _, p := range u.ManagedPorts {
+		if !slices.Contains(c.managedPorts, p) {
+			c.managedPorts = append(c.managedPorts, p)
+		}
+	}
+}
 
 // RegistryKeyPatterns returns the registry key patterns to look up on a
 // Windows target.
@@ -58,7 +90,7 @@ func compile(p *Policy, source, sum string) *Compiled {
 	c := &Compiled{
 		policy: p, source: source, sha256: sum,
 		packages: newNameIndex(), services: newNameIndex(), modules: newNameIndex(), images: newNameIndex(),
-		programs: newNameIndex(), drivers: newNameIndex(), bundleIDs: newNameIndex(),
+		programs: newNameIndex(), drivers: newNameIndex(), bundleIDs: newNameIndex(), signatures: newNameIndex(),
 		publishers:   map[string]int{},
 		processPaths: newPathIndex(), folders: newPathIndex(), registryKeys: newPathIndex(),
 	}
@@ -70,6 +102,7 @@ func compile(p *Policy, source, sum string) *Compiled {
 		for _, id := range v.TeamIDs {
 			c.publishers[normalizePublisher(id)] = vi
 		}
+		c.addUpdates(vi, v.Updates)
 		c.add(target{vi, -1}, v.Match, seen)
 		for pi, pr := range v.Products {
 			c.add(target{vi, pi}, pr.Match, seen)
@@ -113,6 +146,9 @@ func (c *Compiled) add(t target, m Match, seen map[string]bool) {
 	}
 	for _, n := range m.BundleIDs {
 		c.bundleIDs.add(n, rule{target: t})
+	}
+	for _, n := range m.Signatures {
+		c.signatures.add(n, rule{target: t})
 	}
 	for _, k := range m.RegistryKeys {
 		c.registryKeys.add(k, rule{target: t})
@@ -172,6 +208,14 @@ func (c *Compiled) match(it *detectors.Item) (target, bool) {
 		rules = c.folders.lookup(it.Name)
 	case detectors.KindRegistryKey:
 		rules = c.registryKeys.lookup(it.Name)
+	case detectors.KindSignatures:
+		rules = c.signatures.lookup(it.Name)
+	case detectors.KindConnection, detectors.KindHostsEntry, detectors.KindProbe:
+		// By the update host; a connection known only by its port is
+		// attributed through its process (see group).
+		if vi, ok := c.hosts.vendor(it.Name); ok && it.Name != "" {
+			rules = []rule{{target: target{vi, -1}}}
+		}
 	}
 	if len(rules) == 0 && it.Publisher != "" {
 		var buf [128]byte

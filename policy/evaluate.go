@@ -58,48 +58,48 @@ func (c *Compiled) Evaluate(items []detectors.Item, o Options) []Finding {
 // group sorts matched items into products. Vendor-wide artefacts join the
 // vendor's main product on this machine, or, when none was found, an
 // unidentified one; a package known only by its publisher is a product of
-// its own.
+// its own. Connections follow their process; signature dates, hosts-file
+// entries and probes only ever join a product that is there.
 func (c *Compiled) group(items []detectors.Item) []*group {
-	byKey := map[string]*group{}
-	var groups []*group
+	gs := &grouping{byKey: map[string]*group{}}
+	var conns []*detectors.Item
 	loose := map[int][]detectors.Item{}
-	get := func(vendor, product int, key, name string) *group {
-		k := fmt.Sprintf("%d/%s", vendor, key)
-		if g := byKey[k]; g != nil {
-			return g
-		}
-		g := &group{vendor: vendor, product: product, key: key, name: name}
-		byKey[k] = g
-		groups = append(groups, g)
-		return g
-	}
+	context := map[int][]detectors.Item{}
 	for i := range items {
 		it := &items[i]
+		if it.Kind == detectors.KindConnection {
+			conns = append(conns, it)
+			continue
+		}
 		t, ok := c.match(it)
 		switch {
 		case !ok:
 		case t.product >= 0:
 			p := c.policy.Vendors[t.vendor].Products[t.product]
-			g := get(t.vendor, t.product, p.ID, p.Name)
-			g.items = append(g.items, *it)
+			gs.get(t.vendor, t.product, p.ID, p.Name).add(it)
 		case it.Kind == detectors.KindPackage || it.Kind == detectors.KindProgram:
 			name := fmt.Sprintf("%s software (%s %s)", c.policy.Vendors[t.vendor].Name, it.Kind, it.Name)
-			g := get(t.vendor, -1, string(it.Kind)+":"+it.Name, name)
-			g.items = append(g.items, *it)
+			gs.get(t.vendor, -1, string(it.Kind)+":"+it.Name, name).add(it)
+		case contextOnly(it.Kind):
+			context[t.vendor] = append(context[t.vendor], *it)
 		default:
 			loose[t.vendor] = append(loose[t.vendor], *it)
 		}
 	}
+	c.attributeConnections(gs, conns, loose)
 	for vi := range c.policy.Vendors {
-		if len(loose[vi]) == 0 {
-			continue
+		if len(loose[vi]) > 0 {
+			g := c.mainGroup(gs.groups, vi)
+			if g == nil {
+				g = gs.get(vi, -1, "unidentified", c.policy.Vendors[vi].Name+" software (product not identified)")
+			}
+			g.items = append(g.items, loose[vi]...)
 		}
-		g := c.mainGroup(groups, vi)
-		if g == nil {
-			g = get(vi, -1, "unidentified", c.policy.Vendors[vi].Name+" software (product not identified)")
+		if g := c.mainGroup(gs.groups, vi); g != nil {
+			g.items = append(g.items, context[vi]...)
 		}
-		g.items = append(g.items, loose[vi]...)
 	}
+	groups := gs.groups
 	sort.SliceStable(groups, func(i, j int) bool {
 		a, b := groups[i], groups[j]
 		if a.vendor != b.vendor {
@@ -108,6 +108,59 @@ func (c *Compiled) group(items []detectors.Item) []*group {
 		return target{a.vendor, a.product}.less(target{b.vendor, b.product})
 	})
 	return groups
+}
+
+// grouping collects groups by vendor and key, in order of appearance.
+type grouping struct {
+	byKey  map[string]*group
+	groups []*group
+}
+
+func (gs *grouping) get(vendor, product int, key, name string) *group {
+	k := fmt.Sprintf("%d/%s", vendor, key)
+	if g := gs.byKey[k]; g != nil {
+		return g
+	}
+	g := &group{vendor: vendor, product: product, key: key, name: name}
+	gs.byKey[k] = g
+	gs.groups = append(gs.groups, g)
+	return g
+}
+
+func (g *group) add(it *detectors.Item) { g.items = append(g.items, *it) }
+
+// contextOnly kinds say something about a product but never show one:
+// a hosts file may block a vendor's hosts on a machine that never ran it.
+func contextOnly(k detectors.Kind) bool {
+	return k == detectors.KindSignatures || k == detectors.KindHostsEntry || k == detectors.KindProbe
+}
+
+// attributeConnections gives each connection to the product whose process
+// (or service) owns it; a connection to a vendor's update host from a
+// process no product claims is the vendor's, and a connection to a
+// management port from such a process is nobody's.
+func (c *Compiled) attributeConnections(gs *grouping, conns []*detectors.Item, loose map[int][]detectors.Item) {
+	byPID := map[int32]*group{}
+	for _, g := range gs.groups {
+		for _, it := range g.items {
+			if it.Process != nil && it.Process.PID > 0 {
+				if _, taken := byPID[it.Process.PID]; !taken {
+					byPID[it.Process.PID] = g
+				}
+			}
+		}
+	}
+	for _, it := range conns {
+		if it.Process != nil {
+			if g := byPID[it.Process.PID]; g != nil {
+				g.add(it)
+				continue
+			}
+		}
+		if t, ok := c.match(it); ok {
+			loose[t.vendor] = append(loose[t.vendor], *it)
+		}
+	}
 }
 
 // mainGroup is the group vendor-wide artefacts join: the vendor's first
@@ -175,22 +228,30 @@ func (c *Compiled) findings(g *group, o Options) []Finding {
 			return []Finding{f}
 		}
 	}
+	traffic := c.trafficFinding(g, base, v, o)
+	if onlyTraffic(g.items) {
+		return traffic
+	}
 	if !installed(g.items) {
 		f := c.finding(base, v, KindRemnant, o, g.key)
 		f.Summary = fmt.Sprintf("Leftovers of %s remain, but the product is not installed: %s.", g.name, Brief(base.Evidence, 4))
-		return []Finding{f}
+		return append([]Finding{f}, traffic...)
 	}
+	sig := c.signatureDate(g, v, o)
+	base.Signatures = sig.block
 	f := c.finding(base, v, KindProduct, o, g.key)
 	f.Summary = fmt.Sprintf("%s is %s: %s.", nameVersion(g.name, base.Version), presence(g.items), Brief(base.Evidence, 4))
 	out := []Finding{f}
-	if j, cut, ok := cutOff(v, o); ok {
+	j, cut, banned := cutOff(v, o)
+	if banned {
 		f := c.finding(base, v, KindUpdatesCutOff, o, g.key)
 		f.Jurisdiction, f.CutOff = j.Code, cut.Format(time.DateOnly)
-		f.Summary = fmt.Sprintf("%s can no longer receive signature or software updates: since %s they are prohibited in %s (%s), so whatever protection it gives is frozen at that date.",
-			g.name, f.CutOff, j.Code, j.Name)
+		f.Summary = fmt.Sprintf("%s can no longer receive signature or software updates: since %s they are prohibited in %s (%s), so whatever protection it gives is frozen at that date%s.",
+			g.name, f.CutOff, j.Code, j.Name, sig.clause())
 		out = append(out, f)
 	}
-	return out
+	out = append(out, c.signatureVerdicts(g, base, v, o, sig, j, cut, banned)...)
+	return append(out, traffic...)
 }
 
 func (c *Compiled) finding(base Finding, v *Vendor, kind Kind, o Options, productKey string) Finding {
@@ -262,6 +323,7 @@ func (c *Compiled) sortEvidence(g *group) {
 func kindOrder(k detectors.Kind) int {
 	order := []detectors.Kind{detectors.KindPackage, detectors.KindProgram, detectors.KindApplication, detectors.KindSecurityProduct,
 		detectors.KindService, detectors.KindDriver, detectors.KindProcess, detectors.KindKernelModule,
+		detectors.KindSignatures, detectors.KindConnection, detectors.KindHostsEntry, detectors.KindProbe,
 		detectors.KindRegistryKey, detectors.KindCertificate, detectors.KindFolder, detectors.KindFile}
 	if i := slices.Index(order, k); i >= 0 {
 		return i

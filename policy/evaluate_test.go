@@ -675,8 +675,10 @@ func TestEffective(t *testing.T) {
 	before := fmt.Sprintf("%+v", *orig)
 	eff := c.Effective()
 	want := []map[string]Severity{
-		{"product": SeverityMedium, "remnant": SeverityLow, "updates-cut-off": SeverityHigh, "tool": SeverityLow},
-		{"product": SeverityHigh, "remnant": SeverityCritical, "updates-cut-off": SeverityCritical, "tool": SeverityLow},
+		{"product": SeverityMedium, "remnant": SeverityLow, "updates-cut-off": SeverityHigh, "tool": SeverityLow,
+			"stale-signatures": SeverityHigh, "updates-after-cut-off": SeverityHigh, "update-traffic": SeverityHigh},
+		{"product": SeverityHigh, "remnant": SeverityCritical, "updates-cut-off": SeverityCritical, "tool": SeverityLow,
+			"stale-signatures": SeverityHigh, "updates-after-cut-off": SeverityHigh, "update-traffic": SeverityHigh},
 	}
 	for i, v := range eff.Vendors {
 		if !maps.Equal(v.Severity, want[i]) {

@@ -357,7 +357,7 @@ func TestLoadProblems(t *testing.T) {
 			wants: []want{
 				{10, "vendors[0].severity.remnant", `unknown severity "huge" (want low, medium, high or critical)`},
 				{11, "vendors[0].severity.product", `unknown severity "urgent"`},
-				{12, "vendors[0].severity.cutoff", `unknown finding kind "cutoff" (want product, remnant, updates-cut-off, tool)`},
+				{12, "vendors[0].severity.cutoff", `unknown finding kind "cutoff" (want product, remnant, updates-cut-off, stale-signatures, updates-after-cut-off, update-traffic, tool)`},
 				{14, "vendors[0].severity.zzz", `unknown finding kind "zzz"`},
 				{16, "vendors[0].remediation.remnants", `unknown finding kind "remnants"`},
 				{18, "vendors[0].remediation.aaa", `unknown finding kind "aaa"`},
@@ -736,8 +736,8 @@ func TestLoadProblemsStable(t *testing.T) {
 		}
 	}
 	want := []string{
-		`t.yaml:9: vendors[0].severity.a: unknown finding kind "a" (want product, remnant, updates-cut-off, tool)`,
-		`t.yaml:9: vendors[0].severity.b: unknown finding kind "b" (want product, remnant, updates-cut-off, tool)`,
+		`t.yaml:9: vendors[0].severity.a: unknown finding kind "a" (want product, remnant, updates-cut-off, stale-signatures, updates-after-cut-off, update-traffic, tool)`,
+		`t.yaml:9: vendors[0].severity.b: unknown finding kind "b" (want product, remnant, updates-cut-off, stale-signatures, updates-after-cut-off, update-traffic, tool)`,
 	}
 	if got := strings.Split(first.Error(), "\n"); len(got) != 12 || !slices.Equal(got[:2], want) {
 		t.Errorf("problems =\n%s\nwant 12, starting\n%s", first, strings.Join(want, "\n"))

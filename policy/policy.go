@@ -40,11 +40,34 @@ type Vendor struct {
 	Remediation   map[string]string   `yaml:"remediation,omitempty"`
 	References    []Reference         `yaml:"references,omitempty"`
 	Jurisdictions []Jurisdiction      `yaml:"jurisdictions,omitempty"`
+	// Updates says how the vendor's products take updates: their update
+	// hosts, the management ports that hand updates out, how old
+	// signatures may be.
+	Updates Updates `yaml:"updates,omitempty"`
 	// Match holds vendor-wide artefacts that belong to no one product
 	// (a shared log folder, an unknown folder under the vendor's tree).
 	Match    Match     `yaml:"match,omitempty"`
 	Products []Product `yaml:"products"`
 }
+
+// Updates describes a vendor's update channels.
+type Updates struct {
+	// MaxSignatureAgeDays: signatures older than this many days are
+	// stale, in any jurisdiction. Zero means 7.
+	MaxSignatureAgeDays int `yaml:"max_signature_age_days,omitempty"`
+	// Hosts are update and reputation hosts: exact names, names with a
+	// numeric range ("dnl-{00..19}.geo.kaspersky.com"), and patterns with
+	// * that are only matched against names seen (hosts files), never
+	// resolved.
+	Hosts []string `yaml:"hosts,omitempty"`
+	// ManagedPorts are TCP ports of management servers that distribute
+	// updates (Kaspersky Security Center: 13000, 14000, 13111, 15111).
+	ManagedPorts []int `yaml:"managed_ports,omitempty"`
+}
+
+// DefaultMaxSignatureAgeDays is the staleness limit when a policy sets
+// none.
+const DefaultMaxSignatureAgeDays = 7
 
 // Reference is a source or guidance document.
 type Reference struct {
@@ -110,6 +133,10 @@ type Match struct {
 	// BundleIDs are macOS identifiers of applications, package receipts
 	// and extensions ("com.kaspersky.kav", "com.kaspersky.*").
 	BundleIDs []string `yaml:"bundle_ids,omitempty"`
+	// Signatures names the sources of signature dates that belong to the
+	// product ("kesl-control", "avstate"), as the signatures detector
+	// calls them.
+	Signatures []string `yaml:"signatures,omitempty"`
 	// RegistryKeys are Windows registry keys, looked up like folders:
 	// HKLM\SOFTWARE\... or HKLM\SYSTEM\..., with * and ? within a key name.
 	RegistryKeys []string `yaml:"registry_keys,omitempty"`
@@ -125,5 +152,5 @@ type ProcessMatch struct {
 
 func (m Match) empty() bool {
 	return len(m.Packages)+len(m.Services)+len(m.Processes)+len(m.KernelModules)+len(m.Folders)+
-		len(m.Programs)+len(m.Drivers)+len(m.BundleIDs)+len(m.RegistryKeys) == 0
+		len(m.Programs)+len(m.Drivers)+len(m.BundleIDs)+len(m.RegistryKeys)+len(m.Signatures) == 0
 }

@@ -147,6 +147,7 @@ func (v *validator) vendor(f field, vd *Vendor) {
 			v.errorf(f.key("remediation").key(k), "unknown OS %q (want %s)", goos, strings.Join(remediationOSes, ", "))
 		}
 	}
+	v.updates(f.key("updates"), vd.Updates)
 	for i, id := range vd.TeamIDs {
 		if !teamIDPattern.MatchString(id) {
 			v.errorf(f.key("team_ids").idx(i), "must be a 10-character Apple Team ID such as 2Y8XE5CQ94, got %q", id)
@@ -186,7 +187,8 @@ func (v *validator) vendor(f field, vd *Vendor) {
 }
 
 func kindList() string {
-	return strings.Join([]string{string(KindProduct), string(KindRemnant), string(KindUpdatesCutOff), string(KindTool)}, ", ")
+	return strings.Join([]string{string(KindProduct), string(KindRemnant), string(KindUpdatesCutOff),
+		string(KindStaleSignatures), string(KindUpdatesAfterCutOff), string(KindUpdateTraffic), string(KindTool)}, ", ")
 }
 
 // remediationOSes are the OS names a remediation key may carry.
@@ -252,8 +254,25 @@ func (v *validator) match(f field, owner string, m Match) {
 	v.names(f.key("programs"), owner, "program", m.Programs)
 	v.names(f.key("drivers"), owner, "driver", m.Drivers)
 	v.names(f.key("bundle_ids"), owner, "bundle id", m.BundleIDs)
+	v.names(f.key("signatures"), owner, "signature source", m.Signatures)
 	for i, k := range m.RegistryKeys {
 		v.registryKey(f.key("registry_keys").idx(i), k)
+	}
+}
+
+func (v *validator) updates(f field, u Updates) {
+	if u.MaxSignatureAgeDays < 0 {
+		v.errorf(f.key("max_signature_age_days"), "must be a number of days, 0 or more (0 means %d), got %d", DefaultMaxSignatureAgeDays, u.MaxSignatureAgeDays)
+	}
+	for i, h := range u.Hosts {
+		if err := checkHost(h); err != nil {
+			v.errorf(f.key("hosts").idx(i), "%v", err)
+		}
+	}
+	for i, p := range u.ManagedPorts {
+		if p < 1 || p > 65535 {
+			v.errorf(f.key("managed_ports").idx(i), "must be a TCP port 1-65535, got %d", p)
+		}
 	}
 }
 
