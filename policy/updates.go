@@ -93,6 +93,9 @@ func dayOf(t time.Time) time.Time {
 // clause adds the signature date to a sentence.
 func (s sigInfo) clause() string {
 	switch {
+	case s.known && s.conf == "low":
+		return fmt.Sprintf("; the date of its signatures is not recorded, and its bases folder was last written on %s (%d days ago)",
+			s.block.LastUpdate, *s.block.AgeDays)
 	case s.known:
 		return fmt.Sprintf("; its last signatures are of %s, %d days old", s.block.LastUpdate, *s.block.AgeDays)
 	case s.block != nil:

@@ -30,14 +30,20 @@ type Options struct {
 	Jurisdiction string
 	// Detectors limits the scan to these detectors; empty means all.
 	Detectors []string
-	Log       *zap.Logger
-	Now       func() time.Time
+	// ProbeUpdates lets a live scan connect to the vendors' update hosts
+	// (TCP and a TLS handshake, nothing sent) to tell whether they are
+	// reachable from here.
+	ProbeUpdates bool
+	Log          *zap.Logger
+	Now          func() time.Time
 
 	// Live sources; nil means the real ones. Tests may substitute them
 	// where the real one cannot run.
-	Host      detectors.HostSource
-	Processes detectors.ProcessLister
-	Proc      fs.FS
+	Host        detectors.HostSource
+	Processes   detectors.ProcessLister
+	Proc        fs.FS
+	Connections detectors.ConnectionLister
+	Resolver    detectors.Resolver
 }
 
 // ConfigError is a problem with the scan's own options (a root that does
@@ -127,6 +133,7 @@ func (o Options) env(ctx context.Context) (*detectors.Env, error) {
 	env := &detectors.Env{
 		Root: root, RootDir: dir, Live: isLiveRoot(root.Dir()),
 		Paths: o.Policy.FolderPatterns(), RegistryKeys: o.Policy.RegistryKeyPatterns(),
+		UpdateHosts: o.Policy.UpdateHosts(), ManagedPorts: o.Policy.ManagedPorts(),
 		Log: o.Log, Now: o.Now,
 	}
 	if env.Live {
@@ -137,6 +144,10 @@ func (o Options) env(ctx context.Context) (*detectors.Env, error) {
 		env.Proc = o.Proc
 		if env.Proc == nil && runtime.GOOS == "linux" {
 			env.Proc = os.DirFS("/proc")
+		}
+		env.Connections, env.Resolver, env.ProbeUpdates = o.Connections, o.Resolver, o.ProbeUpdates
+		if env.Connections == nil {
+			env.Connections = detectors.NewConnectionLister()
 		}
 	}
 	return env, nil

@@ -28,7 +28,10 @@ func TestOfflineWindowsImages(t *testing.T) {
 		evidence map[string][]string
 	}{
 		{"win11-kes", "WS-KES-01", "Windows 11 Enterprise 23H2 (build 22631)",
-			append(installed("kes-windows", "12.6.0.438"), installed("klnagent", "14.2.0.26967")...),
+			append(append(installed("kes-windows", "12.6.0.438"), installed("klnagent", "14.2.0.26967")...),
+				// Its signatures are of 2024-09-27 (the Network Agent's
+				// AVState): 789 days old on the as-of day.
+				want{policy.KindStaleSignatures, "kes-windows", policy.SeverityHigh, "12.6.0.438"}),
 			map[string][]string{
 				"kes-windows": {
 					"program Kaspersky Endpoint Security for Windows", "service AVP.KES.12.6.0", "service avpsus",
@@ -143,5 +146,29 @@ func TestWindowsDirtyHive(t *testing.T) {
 	if len(r.Errors) != 1 || r.Errors[0].Detector != "registry" ||
 		!strings.Contains(r.Errors[0].Message, "Windows/System32/config/SOFTWARE was not written back cleanly") {
 		t.Errorf("errors = %+v, want the dirty SOFTWARE hive", r.Errors)
+	}
+}
+
+// TestWindowsSignatureDate: the KES install's findings carry the bases
+// date the Network Agent recorded, its age and the server it updates
+// from; the Network Agent's own findings carry none.
+func TestWindowsSignatureDate(t *testing.T) {
+	r := offline(t, filepath.Join(windowsImages, "win11-kes"))
+	for _, f := range r.Findings {
+		switch f.ProductID {
+		case "kes-windows":
+			s := f.Signatures
+			if s == nil || s.LastUpdate != "2024-09-27" || s.AgeDays == nil || *s.AgeDays != 789 ||
+				s.Confidence != "high" || !strings.Contains(s.UpdateSource, "ksc.corp.example.com") {
+				t.Errorf("%s signatures = %+v", f.Kind, s)
+			}
+			if f.Kind == policy.KindUpdatesCutOff && !strings.Contains(f.Summary, "its last signatures are of 2024-09-27, 789 days old") {
+				t.Errorf("cut-off summary %q", f.Summary)
+			}
+		case "klnagent":
+			if f.Signatures != nil {
+				t.Errorf("Network Agent %s finding has signatures %+v", f.Kind, f.Signatures)
+			}
+		}
 	}
 }

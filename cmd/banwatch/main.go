@@ -53,6 +53,7 @@ func usage(w io.Writer) {
 Usage:
   banwatch scan [--root DIR] [--policy FILE] [--format text|json] [--as-of YYYY-MM-DD]
                 [--jurisdiction CODE] [--fail-on low|medium|high|critical] [--detectors a,b,...]
+                [--probe-updates]
   banwatch policy show|check [FILE]
   banwatch version
 

@@ -17,6 +17,7 @@ import (
 
 type scanFlags struct {
 	root, policyFile, format, asOf, jurisdiction, failOn, detectors string
+	probeUpdates                                                    bool
 }
 
 func (f *scanFlags) register(fs *flag.FlagSet) {
@@ -27,6 +28,7 @@ func (f *scanFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.jurisdiction, "jurisdiction", "", "ISO 3166 `CODE` whose rules apply (default: the policy's, US)")
 	fs.StringVar(&f.failOn, "fail-on", "low", "exit 1 if a finding is at or above this `severity`: low, medium, high, critical")
 	fs.StringVar(&f.detectors, "detectors", "", "run only these `detectors`, comma-separated (default: all)")
+	fs.BoolVar(&f.probeUpdates, "probe-updates", false, "connect to the vendors' update hosts (TCP and TLS, nothing sent) to tell whether they are reachable")
 }
 
 var jurisdictionCode = regexp.MustCompile(`^[A-Za-z]{2}$`)
@@ -98,6 +100,7 @@ func (f *scanFlags) options(stderr io.Writer) (scan.Options, policy.Severity, in
 		o.Detectors = strings.Split(f.detectors, ",")
 	}
 	o.Root = f.root
+	o.ProbeUpdates = f.probeUpdates
 	o.Policy, err = loadPolicy(f.policyFile)
 	if err != nil {
 		return o, "", usageError(stderr, "scan", "%s", oneLine(err, f.policyFile))
