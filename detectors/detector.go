@@ -121,7 +121,10 @@ const (
 	// matched ("" when only the port did); Exec and Process name the
 	// process; Attrs carry "remote" (host:port or ip:port), "remote_ip",
 	// "remote_port", "status" (the TCP state), "channel" ("vendor" or
-	// "managed"), "blocked" ("true"/"false") and "reason".
+	// "managed"), "blocked" ("true"/"false") and "reason", and "sinkhole"
+	// ("true") when the address is a sinkhole answer for the host (a
+	// loopback address): then only a vendor's process makes it update
+	// traffic.
 	KindConnection Kind = "connection"
 	// KindHostsEntry is a hosts-file line for an update host. Attrs carry
 	// "address" and "sinkhole" ("true" when it points nowhere: 0.0.0.0,

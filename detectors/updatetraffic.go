@@ -83,7 +83,12 @@ func logDebug(env *Env, msg string, err error) {
 // trafficMatch is what a connection is matched against: one map look-up
 // by remote address and one by remote port, whatever the number of hosts.
 type trafficMatch struct {
-	byIP  map[netip.Addr]string // resolved address → update host
+	byIP map[netip.Addr]string // resolved address → update host
+	// bySinkhole holds the sinkhole answers (127.0.0.1, 0.0.0.0, ::1):
+	// a connection to one may be the vendor's product reaching a local
+	// proxy or mirror, or any local traffic at all, so such connections
+	// are marked and the policy counts them only for a vendor's process.
+	bySinkhole map[netip.Addr]string
 	ports map[uint32]bool       // management-server ports
 	// blocks says why an update host cannot be reached: a hosts-file or
 	// DNS sinkhole, a failed probe.
@@ -99,9 +104,10 @@ type hostAnswer struct {
 // newTrafficMatch builds the match tables. Sinkhole addresses never go
 // into byIP: a DNS or hosts-file sinkhole answering 127.0.0.1 would
 // otherwise make every loopback connection on the machine look like
-// update traffic. They mark the name as blocked instead.
+// update traffic. They mark the name as blocked, and go into bySinkhole.
 func newTrafficMatch(hosts hostMatcher, answers []hostAnswer, files []hostsFile, ports []int) *trafficMatch {
-	m := &trafficMatch{byIP: map[netip.Addr]string{}, ports: map[uint32]bool{}, blocks: map[string]string{}}
+	m := &trafficMatch{byIP: map[netip.Addr]string{}, bySinkhole: map[netip.Addr]string{},
+		ports: map[uint32]bool{}, blocks: map[string]string{}}
 	for _, p := range ports {
 		if p > 0 && p <= 65535 {
 			m.ports[uint32(p)] = true
@@ -137,6 +143,9 @@ func (m *trafficMatch) add(name string, ip netip.Addr, sinkholeReason string) {
 		if m.blocks[name] == "" {
 			m.blocks[name] = fmt.Sprintf(sinkholeReason, ip, name)
 		}
+		if _, taken := m.bySinkhole[ip]; !taken && !ip.IsUnspecified() {
+			m.bySinkhole[ip] = name
+		}
 		return
 	}
 	if _, taken := m.byIP[ip]; !taken {
@@ -150,6 +159,9 @@ type connMatch struct {
 	ip      netip.Addr
 	channel string // "vendor" or "managed"
 	name    string // the update host; "" on the managed channel
+	// sinkhole: the address is a sinkhole answer for name (a loopback
+	// address), which only a vendor's process makes update traffic.
+	sinkhole bool
 }
 
 // find returns the connections to an update host or a management port,
@@ -168,6 +180,8 @@ func (m *trafficMatch) find(conns []Connection) []connMatch {
 		ip = ip.Unmap().WithZone("")
 		if name, ok := m.byIP[ip]; ok {
 			out = append(out, connMatch{conn: c, ip: ip, channel: "vendor", name: name})
+		} else if name, ok := m.bySinkhole[ip]; ok {
+			out = append(out, connMatch{conn: c, ip: ip, channel: "vendor", name: name, sinkhole: true})
 		} else if m.ports[c.RemotePort] {
 			out = append(out, connMatch{conn: c, ip: ip, channel: "managed"})
 		}
@@ -219,6 +233,9 @@ func (m *trafficMatch) item(cm connMatch, exe string) Item {
 			"status": cm.conn.Status, "channel": cm.channel,
 			"blocked": strconv.FormatBool(blocked), "reason": reason,
 		},
+	}
+	if cm.sinkhole {
+		it.Attrs["sinkhole"] = "true"
 	}
 	if cm.conn.PID > 0 { // 0: the OS did not say (another user's socket, TIME_WAIT)
 		it.Process = &Process{PID: cm.conn.PID}

@@ -292,7 +292,9 @@ func TestUpdateTrafficRules(t *testing.T) {
 		{"failed probe, SYN_SENT", conn(10, "SYN_SENT", "203.0.113.9", 443), &want{"downloads.upd.kaspersky.com", "downloads.upd.kaspersky.com:443", "vendor", "true", "connection attempt not answered (SYN_SENT)"}},
 		{"managed", conn(11, "ESTABLISHED", "10.1.2.3", 13000), &want{"", "10.1.2.3:13000", "managed", "false", ""}},
 		{"managed IPv6", conn(11, "SYN_SENT", "fd00::7", 13000), &want{"", "[fd00::7]:13000", "managed", "true", "connection attempt not answered (SYN_SENT)"}},
-		{"sinkhole answer is no match", conn(12, "ESTABLISHED", "127.0.0.1", 443), nil},
+		// A sinkhole answer matches, marked as such: the policy counts it
+		// only for a vendor's process (a product reaching a local proxy).
+		{"sinkhole answer", conn(12, "ESTABLISHED", "127.0.0.1", 443), &want{"dnl-07.geo.kaspersky.com", "dnl-07.geo.kaspersky.com:443", "vendor", "false", "connected although hosts file maps dnl-07.geo.kaspersky.com to 0.0.0.0"}},
 		{"other host", conn(12, "ESTABLISHED", "198.51.100.1", 443), nil},
 		{"listening", conn(12, "LISTEN", "203.0.113.1", 0), nil},
 		{"listening on the port", Connection{PID: 12, Status: "LISTEN", LocalIP: "0.0.0.0", LocalPort: 13000, RemoteIP: "0.0.0.0"}, nil},
@@ -315,6 +317,9 @@ func TestUpdateTrafficRules(t *testing.T) {
 			got := want{items[0].Name, a["remote"], a["channel"], a["blocked"], a["reason"]}
 			if got != *tt.want {
 				t.Errorf("got %+v\nwant %+v", got, *tt.want)
+			}
+			if (a["sinkhole"] == "true") != (tt.name == "sinkhole answer") {
+				t.Errorf("sinkhole mark %q", a["sinkhole"])
 			}
 			if a["status"] != tt.conn.Status || a["remote_ip"] == "" || a["remote_port"] != strconv.Itoa(int(tt.conn.RemotePort)) {
 				t.Errorf("attrs %v do not describe %+v", a, tt.conn)

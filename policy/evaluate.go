@@ -138,7 +138,8 @@ func contextOnly(k detectors.Kind) bool {
 // attributeConnections gives each connection to the product whose process
 // (or service) owns it; a connection to a vendor's update host from a
 // process no product claims is the vendor's, and a connection to a
-// management port from such a process is nobody's.
+// management port, or to a sinkhole address (loopback) the update host
+// was mapped to, from such a process is nobody's.
 func (c *Compiled) attributeConnections(gs *grouping, conns []*detectors.Item, loose map[int][]detectors.Item) {
 	byPID := map[int32]*group{}
 	for _, g := range gs.groups {
@@ -156,6 +157,9 @@ func (c *Compiled) attributeConnections(gs *grouping, conns []*detectors.Item, l
 				g.add(it)
 				continue
 			}
+		}
+		if it.Attrs["sinkhole"] == "true" {
+			continue
 		}
 		if t, ok := c.match(it); ok {
 			loose[t.vendor] = append(loose[t.vendor], *it)

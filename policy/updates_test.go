@@ -33,6 +33,12 @@ func conn(pid int32, host, remote, channel string, blocked bool) detectors.Item 
 		Attrs: map[string]string{"remote": remote, "channel": channel, "blocked": b, "reason": reason}}
 }
 
+func sinkholeConn(pid int32) detectors.Item {
+	it := conn(pid, "dnl-07.geo.kaspersky.com", "dnl-07.geo.kaspersky.com:443", "vendor", false)
+	it.Attrs["sinkhole"] = "true"
+	return it
+}
+
 // kinds renders findings as "kind product severity", sorted.
 func findingKinds(fs []Finding) []string {
 	var out []string
@@ -170,6 +176,12 @@ func TestUpdateTraffic(t *testing.T) {
 		{"an unknown process talking to Kaspersky: traffic only",
 			[]detectors.Item{conn(4242, "downloads.upd.kaspersky.com", "downloads.upd.kaspersky.com:443", "vendor", false)},
 			[]string{"update-traffic  high"}, "downloads.upd.kaspersky.com:443"},
+		{"the product reaching a local proxy its update host was mapped to",
+			append(keslInstall(), sinkholeConn(812)),
+			[]string{"product kesl high", "update-traffic kesl high", "updates-cut-off kesl critical"},
+			"dnl-07.geo.kaspersky.com:443"},
+		{"any other local traffic to that address is nobody's",
+			[]detectors.Item{sinkholeConn(4242)}, nil, ""},
 		{"an unknown process on a management port is nobody's",
 			[]detectors.Item{conn(4242, "", "10.0.0.9:13000", "managed", false)}, nil, ""},
 		{"a hosts file that blocks Kaspersky on a clean machine says nothing",
