@@ -19,14 +19,16 @@ type sigInfo struct {
 	at    time.Time
 	known bool
 	conf  string
+	// none: the product has no signatures of its own.
+	none bool
 }
 
 var confidenceRank = map[string]int{"low": 1, "medium": 2, "high": 3}
 
 // signatureDate picks the most trustworthy signature date among the
 // product's evidence (then the newest), or says why there is none.
-// Secondary products (a management agent) have no signatures of their
-// own: unless a source names them, nothing is said.
+// Secondary products (a management agent, a password manager) have no
+// signatures of their own, and say so.
 func (c *Compiled) signatureDate(g *group, v *Vendor, o Options) sigInfo {
 	var best *detectors.Item
 	var bestAt time.Time
@@ -45,7 +47,7 @@ func (c *Compiled) signatureDate(g *group, v *Vendor, o Options) sigInfo {
 	}
 	if best == nil {
 		if g.product >= 0 && v.Products[g.product].Secondary {
-			return sigInfo{}
+			return sigInfo{block: &Signatures{Unknown: "it has no anti-virus signatures of its own (a management agent or an add-on)"}, none: true}
 		}
 		return sigInfo{block: &Signatures{Unknown: unknownSignatures(o.OS)}}
 	}
@@ -93,6 +95,8 @@ func dayOf(t time.Time) time.Time {
 // clause adds the signature date to a sentence.
 func (s sigInfo) clause() string {
 	switch {
+	case s.none:
+		return "; " + s.block.Unknown
 	case s.known && s.conf == "low":
 		return fmt.Sprintf("; the date of its signatures is not recorded, and its bases folder was last written on %s (%d days ago)",
 			s.block.LastUpdate, *s.block.AgeDays)

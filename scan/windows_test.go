@@ -151,7 +151,7 @@ func TestWindowsDirtyHive(t *testing.T) {
 
 // TestWindowsSignatureDate: the KES install's findings carry the bases
 // date the Network Agent recorded, its age and the server it updates
-// from; the Network Agent's own findings carry none.
+// from; the Network Agent's own findings say it has none of its own.
 func TestWindowsSignatureDate(t *testing.T) {
 	r := offline(t, filepath.Join(windowsImages, "win11-kes"))
 	for _, f := range r.Findings {
@@ -166,7 +166,7 @@ func TestWindowsSignatureDate(t *testing.T) {
 				t.Errorf("cut-off summary %q", f.Summary)
 			}
 		case "klnagent":
-			if f.Signatures != nil {
+			if f.Signatures == nil || f.Signatures.LastUpdate != "" || !strings.Contains(f.Signatures.Unknown, "no anti-virus signatures of its own") {
 				t.Errorf("Network Agent %s finding has signatures %+v", f.Kind, f.Signatures)
 			}
 		}
