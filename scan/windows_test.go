@@ -45,6 +45,12 @@ func TestOfflineWindowsImages(t *testing.T) {
 					`registry-key HKLM\SOFTWARE\WOW6432Node\KasperskyLab\Components\34\1103\1.0.0.0\Statistics\AVState`,
 				},
 			}},
+		// Updates still arrive after the cut-off, from the Network
+		// Agent's administration server.
+		{"win10-kes-managed", "BR-PC-07", "Windows 10 Pro 22H2 (build 19045)",
+			append(append(installed("kes-windows", "12.6.0.438"), installed("klnagent", "14.2.0.26967")...),
+				want{policy.KindUpdatesAfterCutOff, "kes-windows", policy.SeverityHigh, "12.6.0.438"}),
+			map[string][]string{"kes-windows": {"program Kaspersky Endpoint Security for Windows", "signatures avstate"}}},
 		{"win10-kts-ru", "ДОМАШНИЙ-ПК", "Windows 10 Home 22H2 (build 19045)",
 			append(installed("kts", "21.3.10.391"), installed("kpm", "9.2.106")...),
 			map[string][]string{
@@ -171,4 +177,21 @@ func TestWindowsSignatureDate(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestWindowsUpdatesAfterCutOff: the finding says where the updates come
+// from, and the signatures block names the server.
+func TestWindowsUpdatesAfterCutOff(t *testing.T) {
+	r := offline(t, filepath.Join(windowsImages, "win10-kes-managed"))
+	for _, f := range r.Findings {
+		if f.Kind != policy.KindUpdatesAfterCutOff {
+			continue
+		}
+		if !strings.Contains(f.Summary, "Kaspersky Security Center server ksc.branch.example.com") ||
+			f.Signatures == nil || f.Signatures.LastUpdate != "2026-11-20" || f.CutOff != "2024-09-29" {
+			t.Errorf("finding %+v", f)
+		}
+		return
+	}
+	t.Fatal("no updates-after-cut-off finding")
 }

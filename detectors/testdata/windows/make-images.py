@@ -160,6 +160,27 @@ IMAGES = {
                   r"C:\Windows\System32\drivers\klupd_KES-12-6_arkmon.sys", r"C:\Windows\System32\drivers\tcpip.sys",
                   r"C:\Program Files\7-Zip\Uninstall.exe"],
     },
+    # A branch office PC that still gets updates from a Kaspersky Security
+    # Center server after the US cut-off: its bases are of 2026-11-20.
+    "win10-kes-managed": {
+        "SOFTWARE": windows("Windows 10 Pro", "19045", "22H2", "3a2b1c0d-9e8f-4a7b-b6c5-d4e3f2a1b007") + [
+            (WOW_UNINSTALL + r"\{6F2B39D1-8D5E-4C3B-9A2A-0C6F4E7B1A26}",
+             app("Kaspersky Endpoint Security for Windows", "AO Kaspersky Lab", "12.6.0.438", KES_DIR + "\\",
+                 "MsiExec.exe /X{6F2B39D1-8D5E-4C3B-9A2A-0C6F4E7B1A26}")),
+            (WOW_UNINSTALL + r"\{BCF4CF24-88AB-45E1-A6E6-40C8278A70C5}",
+             app("Kaspersky Security Center Network Agent", "Kaspersky", "14.2.0.26967", NAGENT_DIR + "\\",
+                 "MsiExec.exe /I{BCF4CF24-88AB-45E1-A6E6-40C8278A70C5}")),
+            (AVSTATE, {"Protection_AvInstalled": sz("1"), "Protection_AvRunning": sz("1"),
+                       "Protection_BasesDate": sz("20-11-2026 03-00-00"),
+                       "Protection_LastConnected": sz("24-11-2026 22-15-03"),
+                       "Protection_AdmServer": sz("ksc.branch.example.com")}),
+        ],
+        "SYSTEM": system("BR-PC-07", [
+            ("AVP.KES.12.6.0", 0x10, 2, '"' + KES_DIR + r'\avp.exe" -r', "Kaspersky Endpoint Security Service"),
+            ("klnagent", 0x10, 2, '"' + NAGENT_DIR + r'\klnagent.exe"', "Kaspersky Security Center Network Agent"),
+        ]),
+        "files": [KES_DIR + r"\avp.exe", NAGENT_DIR + r"\klnagent.exe"],
+    },
     # A Russian-language home PC: Kaspersky Total Security 21.3 with the
     # publisher in Cyrillic and drivers in a versioned folder, and a user
     # who is not logged on with a per-user Kaspersky install.
