@@ -89,7 +89,7 @@ type trafficMatch struct {
 	// proxy or mirror, or any local traffic at all, so such connections
 	// are marked and the policy counts them only for a vendor's process.
 	bySinkhole map[netip.Addr]string
-	ports map[uint32]bool       // management-server ports
+	ports      map[uint32]bool // management-server ports
 	// blocks says why an update host cannot be reached: a hosts-file or
 	// DNS sinkhole, a failed probe.
 	blocks map[string]string
