@@ -86,15 +86,14 @@ func (c *Compiled) group(items []detectors.Item) []*group {
 			loose[t.vendor] = append(loose[t.vendor], *it)
 		}
 	}
-	c.attributeConnections(gs, conns, loose)
 	for vi := range c.policy.Vendors {
 		if len(loose[vi]) > 0 {
-			g := c.mainGroup(gs.groups, vi)
-			if g == nil {
-				g = gs.get(vi, -1, "unidentified", c.policy.Vendors[vi].Name+" software (product not identified)")
-			}
-			g.items = append(g.items, loose[vi]...)
+			c.vendorGroup(gs, vi).items = append(c.vendorGroup(gs, vi).items, loose[vi]...)
 		}
+	}
+	// Connections go last, when every process is in its product.
+	c.attributeConnections(gs, conns)
+	for vi := range c.policy.Vendors {
 		if g := c.mainGroup(gs.groups, vi); g != nil {
 			g.items = append(g.items, context[vi]...)
 		}
@@ -108,6 +107,15 @@ func (c *Compiled) group(items []detectors.Item) []*group {
 		return target{a.vendor, a.product}.less(target{b.vendor, b.product})
 	})
 	return groups
+}
+
+// vendorGroup is the group vendor-wide artefacts join: the vendor's main
+// product here, or an unidentified one.
+func (c *Compiled) vendorGroup(gs *grouping, vendor int) *group {
+	if g := c.mainGroup(gs.groups, vendor); g != nil {
+		return g
+	}
+	return gs.get(vendor, -1, "unidentified", c.policy.Vendors[vendor].Name+" software (product not identified)")
 }
 
 // grouping collects groups by vendor and key, in order of appearance.
@@ -140,7 +148,7 @@ func contextOnly(k detectors.Kind) bool {
 // process no product claims is the vendor's, and a connection to a
 // management port, or to a sinkhole address (loopback) the update host
 // was mapped to, from such a process is nobody's.
-func (c *Compiled) attributeConnections(gs *grouping, conns []*detectors.Item, loose map[int][]detectors.Item) {
+func (c *Compiled) attributeConnections(gs *grouping, conns []*detectors.Item) {
 	byPID := map[int32]*group{}
 	for _, g := range gs.groups {
 		for _, it := range g.items {
@@ -162,7 +170,7 @@ func (c *Compiled) attributeConnections(gs *grouping, conns []*detectors.Item, l
 			continue
 		}
 		if t, ok := c.match(it); ok {
-			loose[t.vendor] = append(loose[t.vendor], *it)
+			c.vendorGroup(gs, t.vendor).add(it)
 		}
 	}
 }

@@ -33,6 +33,10 @@ func conn(pid int32, host, remote, channel string, blocked bool) detectors.Item 
 		Attrs: map[string]string{"remote": remote, "channel": channel, "blocked": b, "reason": reason}}
 }
 
+func program(name string) detectors.Item {
+	return detectors.Item{Kind: detectors.KindProgram, Name: name, Publisher: "AO Kaspersky Lab", State: detectors.StateInstalled}
+}
+
 func sinkholeConn(pid int32) detectors.Item {
 	it := conn(pid, "dnl-07.geo.kaspersky.com", "dnl-07.geo.kaspersky.com:443", "vendor", false)
 	it.Attrs["sinkhole"] = "true"
@@ -182,6 +186,13 @@ func TestUpdateTraffic(t *testing.T) {
 			"dnl-07.geo.kaspersky.com:443"},
 		{"any other local traffic to that address is nobody's",
 			[]detectors.Item{sinkholeConn(4242)}, nil, ""},
+		{"a vendor-wide process (avp.exe) on a management port is its product's",
+			[]detectors.Item{program("Kaspersky Endpoint Security for Windows"),
+				{Kind: detectors.KindProcess, Name: "avp.exe", Exec: `C:\Program Files (x86)\Kaspersky Lab\KES.12.6.0\avp.exe`,
+					State: detectors.StateRunning, Process: &detectors.Process{PID: 900}},
+				conn(900, "", "10.0.0.9:13000", "managed", false)},
+			[]string{"product kes-windows high", "update-traffic kes-windows high", "updates-cut-off kes-windows critical"},
+			"10.0.0.9:13000"},
 		{"an unknown process on a management port is nobody's",
 			[]detectors.Item{conn(4242, "", "10.0.0.9:13000", "managed", false)}, nil, ""},
 		{"a hosts file that blocks Kaspersky on a clean machine says nothing",
