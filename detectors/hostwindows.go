@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -70,18 +71,36 @@ func windowsPlatform(sw winreg.Key, errs *[]error) string {
 
 // CurrentControlSet opens the control set Windows boots with
 // (Select\Current), as HKLM\SYSTEM\CurrentControlSet points to on a
-// running system.
+// running system. A hive without Select (one assembled by hand, Wine's)
+// falls back to a CurrentControlSet key, then to the first ControlSetNNN.
 func CurrentControlSet(sys winreg.Key) (winreg.Key, error) {
-	sel, err := sys.Open("Select")
-	if err != nil {
-		return nil, err
+	var errs []error
+	if sel, err := sys.Open("Select"); err == nil {
+		v, err := winreg.ReadValues(sel)
+		if n, ok := v.Uint("Current"); ok {
+			cs, err := sys.Open(fmt.Sprintf("ControlSet%03d", n))
+			if err == nil {
+				return cs, nil
+			}
+			errs = append(errs, err)
+		} else {
+			errs = append(errs, err, fmt.Errorf(`%s: no Current value`, sel.Path()))
+		}
+	} else {
+		errs = append(errs, err)
 	}
-	v, err := winreg.ReadValues(sel)
-	n, ok := v.Uint("Current")
-	if !ok {
-		return nil, errors.Join(err, fmt.Errorf(`%s: no Current value`, sel.Path()))
+	if cs, err := sys.Open("CurrentControlSet"); err == nil {
+		return cs, nil
 	}
-	return sys.Open(fmt.Sprintf("ControlSet%03d", n))
+	names, err := sys.Subkeys()
+	errs = append(errs, err)
+	slices.Sort(names)
+	for _, n := range names {
+		if strings.HasPrefix(strings.ToLower(n), "controlset") {
+			return sys.Open(n)
+		}
+	}
+	return nil, errors.Join(append(errs, fmt.Errorf("%s: no control set", sys.Path()))...)
 }
 
 // keyString reads one string value, recording why it could not.

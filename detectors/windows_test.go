@@ -403,3 +403,52 @@ func compareTrees(t *testing.T, want, got string) {
 		t.Fatalf("walked %d files of %s: %v", n, want, err)
 	}
 }
+
+// TestCurrentControlSetFallbacks: a SYSTEM hive assembled by hand may
+// lack Select; the services are still found.
+func TestCurrentControlSetFallbacks(t *testing.T) {
+	if _, err := exec.LookPath("hivexregedit"); err != nil {
+		t.Skip("hivexregedit not installed (Debian libwin-hivex-perl); .ci/run installs it")
+	}
+	tests := []struct {
+		name, reg, want string
+	}{
+		{"Select names set 2", "[HKEY_LOCAL_MACHINE\\SYSTEM\\Select]\n\"Current\"=dword:00000002\n\n" +
+			"[HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001]\n\n[HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet002]\n\n", `HKLM\SYSTEM\ControlSet002`},
+		{"no Select, a CurrentControlSet key", "[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet]\n\n", `HKLM\SYSTEM\CurrentControlSet`},
+		{"no Select, ControlSet001 only", "[HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001]\n\n", `HKLM\SYSTEM\ControlSet001`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			hive := filepath.Join(dir, "Windows", "System32", "config", "SYSTEM")
+			if err := os.MkdirAll(filepath.Dir(hive), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			empty, err := os.ReadFile("testdata/windows/empty.hive")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(hive, empty, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			reg := filepath.Join(dir, "x.reg")
+			if err := os.WriteFile(reg, []byte("Windows Registry Editor Version 5.00\n\n"+tt.reg), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if out, err := exec.Command("hivexregedit", "--merge", "--prefix", `HKEY_LOCAL_MACHINE\SYSTEM`, hive, reg).CombinedOutput(); err != nil {
+				t.Fatalf("hivexregedit: %v %s", err, out)
+			}
+			m := winreg.OpenImage(os.DirFS(dir))
+			defer m.Close()
+			sys, err := m.Hive(context.Background(), "SYSTEM")
+			if err != nil {
+				t.Fatal(err)
+			}
+			cs, err := CurrentControlSet(sys)
+			if err != nil || cs.Path() != tt.want {
+				t.Errorf("control set %v, %v; want %s", cs, err, tt.want)
+			}
+		})
+	}
+}
