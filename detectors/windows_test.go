@@ -221,7 +221,8 @@ func TestServiceItem(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			it, ok := serviceItem(&winFiles{fold: &winreg.FoldLookup{Root: fstest.MapFS{}}}, `HKLM\S`, "klhk", tt.vals)
+			drive := fstest.MapFS{"Windows/System32/config/SYSTEM": {}}
+			it, ok := serviceItem(&winFiles{fold: &winreg.FoldLookup{Root: drive}}, `HKLM\S`, "klhk", tt.vals)
 			if ok != tt.ok || it.Kind != tt.kind || it.Exec != tt.exec || it.Detail != tt.detail {
 				t.Errorf("got %v %s %q %q, want %v %s %q %q", ok, it.Kind, it.Exec, it.Detail, tt.ok, tt.kind, tt.exec, tt.detail)
 			}

@@ -168,10 +168,16 @@ func newWinFiles(env *Env) *winFiles {
 
 // missing says whether a Windows path on the system drive is absent from
 // the root. Paths elsewhere (another drive, a share) and empty ones are
-// not known to be missing.
+// not known to be missing, nor are paths whose top folder ("Program
+// Files (x86)") the root lacks: a partial copy of a drive, or an image
+// holding only the registry, says nothing about them.
 func (w *winFiles) missing(winPath string) bool {
 	rel := winreg.RootPath(winPath, w.drive)
 	if rel == "" {
+		return false
+	}
+	top, _, _ := strings.Cut(rel, "/")
+	if w.fold.Find(top) == "" {
 		return false
 	}
 	return w.fold.Find(rel) == ""

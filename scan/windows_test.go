@@ -195,3 +195,20 @@ func TestWindowsUpdatesAfterCutOff(t *testing.T) {
 	}
 	t.Fatal("no updates-after-cut-off finding")
 }
+
+// TestWindowsRegistryOnlyImage: an image that holds the hives but not the
+// program folders (a partial copy, a registry export) still shows the
+// installs: a folder missing from a drive that was not copied proves
+// nothing.
+func TestWindowsRegistryOnlyImage(t *testing.T) {
+	full := offline(t, filepath.Join(windowsImages, "win11-kes"))
+	root := copyTree(t, filepath.Join(windowsImages, "win11-kes"))
+	for _, d := range []string{"Program Files", "Program Files (x86)", "ProgramData"} {
+		if err := os.RemoveAll(filepath.Join(root, d)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if g, w := got(offline(t, root)), got(full); !slices.Equal(g, w) {
+		t.Errorf("registry-only findings:\n got  %q\n want %q", g, w)
+	}
+}

@@ -309,7 +309,12 @@ def build(out, srcdir):
             merge(os.path.join(root, "Users", user, "NTUSER.DAT"), "HKEY_CURRENT_USER",
                   reg("HKEY_CURRENT_USER", [("Software\\" + k, v) for k, v in keys]),
                   os.path.join(src, "Users", user, "NTUSER.DAT.reg"))
-        for f in img.get("files", []):
+        # Every drive has these folders; files stand for their contents,
+        # as git keeps no empty folders.
+        standard = [r"C:\Program Files\Common Files\System\desktop.ini"]
+        if "x86" not in name:
+            standard.append(r"C:\Program Files (x86)\Common Files\System\desktop.ini")
+        for f in standard + img.get("files", []):
             touch(root, f)
 
 if __name__ == "__main__":
