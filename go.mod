@@ -9,6 +9,7 @@ require (
 	github.com/knqyf263/go-rpmdb v0.1.1
 	github.com/shirou/gopsutil/v3 v3.24.5
 	github.com/yusufpapurcu/wmi v1.2.4
+	go.etcd.io/bbolt v1.5.0
 	go.uber.org/zap v1.28.0
 	go.yaml.in/yaml/v3 v3.0.6
 	golang.org/x/sys v0.46.0
