@@ -109,6 +109,39 @@ func TestScanJSON(t *testing.T) {
 	}
 }
 
+func TestScanOCSF(t *testing.T) {
+	code, stdout, stderr := runCLI("scan", "--root", root("debian12-kesl"), "--format", "ocsf", asOf)
+	if code != exitFindings || stderr != "" {
+		t.Fatalf("exit %d, stderr %s", code, stderr)
+	}
+	var findings []struct {
+		ClassUID    int                         `json:"class_uid"`
+		TypeUID     int                         `json:"type_uid"`
+		ActivityID  int                         `json:"activity_id"`
+		SeverityID  int                         `json:"severity_id"`
+		FindingInfo struct{ UID, Title string } `json:"finding_info"`
+		Metadata    struct{ Product struct{ Name string } }
+	}
+	if err := json.Unmarshal([]byte(stdout), &findings); err != nil {
+		t.Fatalf("stdout is not a JSON array: %v\n%s", err, stdout)
+	}
+	if len(findings) != 4 {
+		t.Fatalf("%d OCSF findings, want 4", len(findings))
+	}
+	for _, f := range findings {
+		if f.ClassUID != 2004 || f.TypeUID != 200401 || f.ActivityID != 1 || f.FindingInfo.UID == "" || f.Metadata.Product.Name != "banwatch" {
+			t.Errorf("finding %+v", f)
+		}
+	}
+	if findings[0].SeverityID != 5 {
+		t.Errorf("first finding severity_id %d, want 5 (critical)", findings[0].SeverityID)
+	}
+	code, stdout, _ = runCLI("scan", "--root", root("debian12-lookalikes"), "--format", "ocsf", asOf)
+	if code != exitOK || strings.TrimSpace(stdout) != "[]" {
+		t.Errorf("clean machine: exit %d, stdout %q", code, stdout)
+	}
+}
+
 func TestScanWarnsOnUnknownJurisdiction(t *testing.T) {
 	code, _, stderr := runCLI("scan", "--root", root("debian12-kesl"), "--jurisdiction", "UK", asOf)
 	if code != exitFindings || !strings.Contains(stderr, "no rules for jurisdiction UK") {

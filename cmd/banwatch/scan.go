@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/banwatch/banwatch/agent/ocsf"
 	"github.com/banwatch/banwatch/policy"
 	"github.com/banwatch/banwatch/scan"
 )
@@ -23,7 +24,7 @@ type scanFlags struct {
 func (f *scanFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.root, "root", "", "scan this `DIR` (a mounted disk or image) instead of the running system")
 	fs.StringVar(&f.policyFile, "policy", "", "policy `FILE` (default: the built-in policy)")
-	fs.StringVar(&f.format, "format", "text", "output format: text or json")
+	fs.StringVar(&f.format, "format", "text", "output format: text, json, or ocsf (a JSON array of OCSF Detection Findings)")
 	fs.StringVar(&f.asOf, "as-of", "", "evaluate cut-off rules as of this `YYYY-MM-DD` (default: today)")
 	fs.StringVar(&f.jurisdiction, "jurisdiction", "", "ISO 3166 `CODE` whose rules apply (default: the policy's, US)")
 	fs.StringVar(&f.failOn, "fail-on", "low", "exit 1 if a finding is at or above this `severity`: low, medium, high, critical")
@@ -80,8 +81,8 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // options checks the flags and turns them into scan options.
 func (f *scanFlags) options(stderr io.Writer) (scan.Options, policy.Severity, int) {
 	var o scan.Options
-	if f.format != "text" && f.format != "json" {
-		return o, "", usageError(stderr, "scan", "--format %q: want text or json", f.format)
+	if f.format != "text" && f.format != "json" && f.format != "ocsf" {
+		return o, "", usageError(stderr, "scan", "--format %q: want text, json or ocsf", f.format)
 	}
 	failOn, err := policy.ParseSeverity(f.failOn)
 	if err != nil {
@@ -119,8 +120,14 @@ func warnJurisdiction(stderr io.Writer, o scan.Options) {
 }
 
 func write(w io.Writer, format string, r *scan.Report) error {
-	if format == "json" {
+	switch format {
+	case "json":
 		return scan.WriteJSON(w, r)
+	case "ocsf":
+		if version != "" {
+			ocsf.ProductVersion = version
+		}
+		return ocsf.WriteJSON(w, ocsf.FromReport(r))
 	}
 	return scan.WriteText(w, r)
 }
