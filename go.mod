@@ -7,6 +7,7 @@ require (
 	github.com/glebarez/go-sqlite v1.23.0
 	github.com/go-ole/go-ole v1.2.6
 	github.com/knqyf263/go-rpmdb v0.1.1
+	github.com/leodido/go-syslog/v4 v4.6.0
 	github.com/shirou/gopsutil/v3 v3.24.5
 	github.com/yusufpapurcu/wmi v1.2.4
 	go.etcd.io/bbolt v1.5.0
