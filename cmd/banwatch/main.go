@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 )
 
 // Exit codes, as DESIGN.md and the README state them.
@@ -39,6 +40,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdPolicy(args[1:], stdout, stderr)
 	case "version":
 		return cmdVersion(args[1:], stdout, stderr)
+	case "run":
+		return cmdRun(ctx, args[1:], stdout, stderr)
+	case "status":
+		return cmdStatus(args[1:], time.Now(), stdout, stderr)
+	case "config":
+		return cmdConfig(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		usage(stdout)
 		return exitOK
@@ -51,14 +58,19 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `banwatch finds banned security software (Kaspersky) and says why it matters.
 
 Usage:
-  banwatch scan [--root DIR] [--policy FILE] [--format text|json] [--as-of YYYY-MM-DD]
+  banwatch scan [--root DIR] [--policy FILE] [--format text|json|ocsf] [--as-of YYYY-MM-DD]
                 [--jurisdiction CODE] [--fail-on low|medium|high|critical] [--detectors a,b,...]
                 [--probe-updates]
   banwatch policy show|check [FILE]
+  banwatch run [--config FILE]           run the agent in the foreground (SIGHUP: scan now)
+  banwatch status [--json] [--config FILE | --state-dir DIR]
+  banwatch config check|show [FILE]
   banwatch version
 
 Run "banwatch scan -h" for the scan flags. Exit codes of scan: 0 no finding at or
-above --fail-on, 1 findings, 2 usage or configuration error.
+above --fail-on, 1 findings, 2 usage or configuration error. Exit codes of
+status: 0 the agent runs and found nothing, 1 it found something, 3 it is not
+running or its status is older than two intervals.
 `)
 }
 

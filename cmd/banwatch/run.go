@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/banwatch/banwatch/agent"
+	"github.com/banwatch/banwatch/scan"
+)
+
+// cmdRun runs "run": the agent in the foreground until SIGINT or SIGTERM
+// (ctx), scanning at start, every interval and on SIGHUP. Exit 0 after a
+// graceful stop, 2 for a usage or configuration error.
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("banwatch run", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	configFile := fs.String("config", "", "agent config `FILE` (default: "+agent.DefaultConfigPath(runtime.GOOS)+", else built-in defaults)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stdout)
+			fmt.Fprintln(stdout, "Usage: banwatch run [--config FILE]")
+			fs.PrintDefaults()
+			return exitOK
+		}
+		return usageError(stderr, "run", "%v (run \"banwatch run -h\")", err)
+	}
+	if fs.NArg() > 0 {
+		return usageError(stderr, "run", "unexpected argument %q", fs.Arg(0))
+	}
+	cfg, err := loadAgentConfig(*configFile)
+	if err != nil {
+		return configProblem(stderr, "run", err)
+	}
+	pol, err := loadPolicy(cfg.Policy)
+	if err != nil {
+		return usageError(stderr, "run", "%s", oneLine(err, cfg.Policy))
+	}
+	if err := os.MkdirAll(cfg.StateDir, 0o755); err != nil {
+		return usageError(stderr, "run", "state directory: %v", err)
+	}
+	logFile := agent.OpenLogFile(cfg.Log)
+	defer logFile.Close()
+	// The agent's own messages go to the log file (JSON) and to stderr,
+	// which the service manager keeps. The config is logged redacted.
+	console := zapcore.NewCore(zapcore.NewConsoleEncoder(agent.LogEncoderConfig()), zapcore.AddSync(stderr), zapcore.InfoLevel)
+	log := zap.New(zapcore.NewTee(agent.NewFileLogger(logFile, zapcore.InfoLevel).Core(), console)).Named("agent")
+	defer func() { _ = log.Sync() }()
+	log.Info("config", zap.String("file", cfg.File), zap.String("effective", cfg.String()))
+
+	sinks := []agent.Sink{agent.NewLogSink(logFile)}
+	// Further sinks are wired here when configured: the fleet HTTP sink
+	// (agent/fleet, cfg.Fleet, which also provides Agent.SpoolDepth) and
+	// syslog (agent/syslog, cfg.Syslog); the local notice (cfg.Notice).
+
+	a := &agent.Agent{
+		Scan: func(ctx context.Context) (*scan.Report, error) {
+			return scan.Run(ctx, scan.Options{Root: cfg.Root, Policy: pol, Jurisdiction: cfg.Jurisdiction, Log: log.Named("scan")})
+		},
+		Sinks: sinks, StateDir: cfg.StateDir, Interval: cfg.Interval, Jitter: cfg.Jitter, Log: log,
+	}
+	stopTrigger := notifyTrigger(a.Trigger)
+	defer stopTrigger()
+	if err := a.Run(ctx); err != nil {
+		log.Error("agent failed", zap.Error(err))
+		return usageError(stderr, "run", "%v", err)
+	}
+	return exitOK
+}
