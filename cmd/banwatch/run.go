@@ -55,16 +55,23 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	defer func() { _ = log.Sync() }()
 	log.Info("config", zap.String("file", cfg.File), zap.String("effective", cfg.String()))
 
-	sinks := []agent.Sink{agent.NewLogSink(logFile)}
-	// Further sinks are wired here when configured: the fleet HTTP sink
-	// (agent/fleet, cfg.Fleet, which also provides Agent.SpoolDepth) and
-	// syslog (agent/syslog, cfg.Syslog); the local notice (cfg.Notice).
+	// The fleet sender drains its spool until the agent stops; the local
+	// notice (cfg.Notice) is not built yet.
+	sinkCtx, stopSinks := context.WithCancel(ctx)
+	more, depth, closeSinks, err := networkSinks(sinkCtx, cfg, log)
+	if err != nil {
+		stopSinks()
+		return usageError(stderr, "run", "%v", err)
+	}
+	defer func() { stopSinks(); closeSinks() }()
+	sinks := append([]agent.Sink{agent.NewLogSink(logFile)}, more...)
 
 	a := &agent.Agent{
 		Scan: func(ctx context.Context) (*scan.Report, error) {
 			return scan.Run(ctx, scan.Options{Root: cfg.Root, Policy: pol, Jurisdiction: cfg.Jurisdiction, Log: log.Named("scan")})
 		},
 		Sinks: sinks, StateDir: cfg.StateDir, Interval: cfg.Interval, Jitter: cfg.Jitter, Log: log,
+		SpoolDepth: depth,
 	}
 	stopTrigger := notifyTrigger(a.Trigger)
 	defer stopTrigger()

@@ -4,12 +4,16 @@ package main
 
 import (
 	"bufio"
+	"compress/gzip"
 	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -72,8 +76,9 @@ func TestRunEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	const token = "e2e-s3cr3t-token"
+	fleetSrv := newFleetCollector(t, token)
 	config := writeFile(t, "banwatch.yaml", "interval: 1s\nroot: "+fixture+"\nstate_dir: "+filepath.Join(dir, "state")+
-		"\nfleet:\n  url: https://fleet.example.com/\n  token: "+token+"\n")
+		"\nfleet:\n  url: "+fleetSrv.URL+"/v1/reports\n  token: "+token+"\n")
 	stateDir, logFile := filepath.Join(dir, "state"), filepath.Join(dir, "state", "banwatch.log")
 
 	cmd := exec.Command(bin, "run", "--config", config)
@@ -101,6 +106,7 @@ func TestRunEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the SIGHUP scan", func() bool { return countMsg(logLines(t, logFile), "scan requested") > 0 })
+	waitFor(t, "a delivery at the fleet collector", func() bool { return fleetSrv.events("new") == 4 })
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -132,4 +138,46 @@ func TestRunEndToEnd(t *testing.T) {
 	if err != nil || len(st.Findings) != 4 {
 		t.Errorf("state: %d findings, %v", len(st.Findings), err)
 	}
+}
+
+// fleetCollector is a real HTTP endpoint that takes the agent's
+// deliveries: gzip JSON with the bearer token.
+type fleetCollector struct {
+	*httptest.Server
+	mu     sync.Mutex
+	counts map[string]int
+}
+
+func newFleetCollector(t *testing.T, token string) *fleetCollector {
+	c := &fleetCollector{counts: map[string]int{}}
+	c.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer "+token || r.Header.Get("Content-Encoding") != "gzip" {
+			http.Error(w, "who are you", http.StatusUnauthorized)
+			return
+		}
+		zr, err := gzip.NewReader(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		var d agent.Delivery
+		if err := json.NewDecoder(zr).Decode(&d); err != nil || d.Key == "" || r.Header.Get("Idempotency-Key") != d.Key {
+			http.Error(w, "bad delivery", http.StatusBadRequest)
+			return
+		}
+		c.mu.Lock()
+		for _, e := range d.Events {
+			c.counts[string(e.Type)]++
+		}
+		c.mu.Unlock()
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	t.Cleanup(c.Close)
+	return c
+}
+
+func (c *fleetCollector) events(typ string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.counts[typ]
 }
