@@ -6,6 +6,7 @@ require (
 	github.com/cyphar/filepath-securejoin v0.7.0
 	github.com/glebarez/go-sqlite v1.23.0
 	github.com/go-ole/go-ole v1.2.6
+	github.com/kardianos/service v1.3.0
 	github.com/knqyf263/go-rpmdb v0.1.1
 	github.com/leodido/go-syslog/v4 v4.6.0
 	github.com/shirou/gopsutil/v3 v3.24.5
