@@ -41,11 +41,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "version":
 		return cmdVersion(args[1:], stdout, stderr)
 	case "run":
-		return cmdRun(ctx, args[1:], stdout, stderr)
+		return cmdRunService(ctx, args[1:], stdout, stderr)
 	case "status":
 		return cmdStatus(args[1:], time.Now(), stdout, stderr)
 	case "config":
 		return cmdConfig(args[1:], stdout, stderr)
+	case "install":
+		return cmdInstall(args[1:], stdout, stderr)
+	case "uninstall":
+		return cmdUninstall(args[1:], stdout, stderr)
+	case "start", "stop", "restart":
+		return cmdControl(args[0], args[1:], stdout, stderr)
+	case "service-status":
+		return cmdServiceStatus(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		usage(stdout)
 		return exitOK
@@ -65,12 +73,23 @@ Usage:
   banwatch run [--config FILE]           run the agent in the foreground (SIGHUP: scan now)
   banwatch status [--json] [--config FILE | --state-dir DIR]
   banwatch config check|show [FILE]
+  banwatch install [--config FILE] [--no-start]
+                                         copy the binary, write a default config if none,
+                                         register and start the service (root/Administrator)
+  banwatch uninstall [--config FILE] [--purge]
+                                         remove the service and binary; --purge also the
+                                         config and the state directory
+  banwatch start|stop|restart            control the service through the service manager
+  banwatch service-status                what the service manager says: running, stopped,
+                                         not installed, or that none runs (a container)
   banwatch version
 
 Run "banwatch scan -h" for the scan flags. Exit codes of scan: 0 no finding at or
 above --fail-on, 1 findings, 2 usage or configuration error. Exit codes of
 status: 0 the agent runs and found nothing, 1 it found something, 3 it is not
-running or its status is older than two intervals.
+running or its status is older than two intervals. Exit codes of install,
+uninstall, start, stop and restart: 0 done, 1 failed; of service-status: 0
+running, 3 stopped, not installed or no service manager.
 `)
 }
 

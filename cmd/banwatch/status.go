@@ -72,6 +72,9 @@ func cmdStatus(args []string, now time.Time, stdout, stderr io.Writer) int {
 	}
 	if st == nil {
 		fmt.Fprintf(stdout, "banwatch agent: NOT RUNNING: %s\n", why)
+		if note := noServiceManagerNote(); note != "" {
+			fmt.Fprintln(stdout, note)
+		}
 		return code
 	}
 	if err := st.WriteText(stdout, now); err != nil {
