@@ -12,6 +12,7 @@ import (
 
 	"github.com/banwatch/banwatch/agent"
 	"github.com/banwatch/banwatch/agent/fleet"
+	"github.com/banwatch/banwatch/agent/notice"
 	"github.com/banwatch/banwatch/agent/spool"
 	"github.com/banwatch/banwatch/agent/syslog"
 )
@@ -20,8 +21,8 @@ import (
 const spoolFile = "spool.db"
 
 // networkSinks opens the sinks the config asks for beyond the log: the
-// fleet HTTP sink (with its spool and its sender running until ctx ends)
-// and syslog. stop waits for the sender and closes what was opened.
+// local notice, the fleet HTTP sink (with its spool and its sender
+// running until ctx ends) and syslog. stop waits for the sender and closes what was opened.
 func networkSinks(ctx context.Context, cfg *agent.Config, log *zap.Logger) (sinks []agent.Sink, depth func() int, stop func(), err error) {
 	var closers []func()
 	var wg sync.WaitGroup
@@ -30,6 +31,13 @@ func networkSinks(ctx context.Context, cfg *agent.Config, log *zap.Logger) (sink
 		for i := len(closers) - 1; i >= 0; i-- {
 			closers[i]()
 		}
+	}
+	if cfg.Notice.Enabled {
+		n, err := notice.New(cfg.StateDir, notice.Options{Log: log.Named("notice")})
+		if err != nil {
+			return nil, nil, func() {}, err
+		}
+		sinks = append(sinks, n)
 	}
 	if cfg.Fleet.URL != "" {
 		sender, sp, err := openFleet(cfg, log)
