@@ -194,13 +194,13 @@ func TestNotifySendArgv(t *testing.T) {
 	for _, name := range oddNames {
 		m := Build(cutOffFinding(name))
 		got := NotifySendArgv("/usr/bin/notify-send", m)
-		want := []string{"/usr/bin/notify-send", "--app-name=banwatch", "--urgency=critical", "--", Clean(m.Title), markupEscape(m.Body)}
+		want := []string{"/usr/bin/notify-send", "--app-name=banwatch", "--urgency=critical", "--", Clean(m.Title), notifySendBody(m.Body)}
 		if !slices.Equal(got, want) {
 			t.Errorf("%q: %q", name, got)
 		}
 	}
-	m := Message{Title: "banwatch: a&b", Body: "<b>x</b> & y"}
-	if got := NotifySendArgv("/n", m); got[4] != "banwatch: a&b" || got[5] != "&lt;b&gt;x&lt;/b&gt; &amp; y" {
+	m := Message{Title: `banwatch: a&b\n`, Body: `<b>x</b> & y\n`}
+	if got := NotifySendArgv("/n", m); got[4] != `banwatch: a&b\n` || got[5] != `&lt;b&gt;x&lt;/b&gt; &amp; y\\n` {
 		t.Errorf("markup: %q", got)
 	}
 }

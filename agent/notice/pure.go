@@ -90,11 +90,18 @@ func WindowsText(m Message) (title, body string) {
 
 // --- Linux ---
 
-// NotifySendArgv is the notify-send command line for m (after the
-// program's path). The body is escaped for the notification spec's
-// markup (&, <, >), which most notification servers interpret.
+// NotifySendArgv is the notify-send command line for m: the program's
+// fixed path, the options, "--" (a title starting with "-" is not an
+// option), the title and the body. The body is escaped twice: for the
+// notification spec's markup (&, <, >), which most notification servers
+// interpret, and for notify-send itself, which undoes C escapes in the
+// body (g_strcompress: "\\" is one backslash), not in the title.
 func NotifySendArgv(path string, m Message) []string {
-	return []string{path, "--app-name=banwatch", "--urgency=critical", "--", Clean(m.Title), markupEscape(m.Body)}
+	return []string{path, "--app-name=banwatch", "--urgency=critical", "--", Clean(m.Title), notifySendBody(m.Body)}
+}
+
+func notifySendBody(s string) string {
+	return strings.ReplaceAll(markupEscape(s), `\`, `\\`)
 }
 
 func markupEscape(s string) string {
