@@ -325,6 +325,10 @@ func (in *Installer) Uninstall(opt UninstallOptions) error {
 		if in.GOOS == "windows" {
 			_ = os.Remove(filepath.Dir(in.BinPath)) // C:\Program Files\banwatch, when empty
 		}
+	} else if in.GOOS == "windows" && !errors.Is(err, fs.ErrNotExist) {
+		// A running executable cannot be deleted on Windows: uninstall
+		// run from the installed banwatch.exe itself.
+		in.say("warning: %s stays (%v); delete it by hand", in.BinPath, err)
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("binary: %w", err)
 	}
