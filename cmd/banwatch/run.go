@@ -55,8 +55,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	defer func() { _ = log.Sync() }()
 	log.Info("config", zap.String("file", cfg.File), zap.String("effective", cfg.String()))
 
-	// The fleet sender drains its spool until the agent stops; the local
-	// notice (cfg.Notice) is not built yet.
+	// The fleet sender drains its spool until the agent stops.
 	sinkCtx, stopSinks := context.WithCancel(ctx)
 	more, depth, closeSinks, err := networkSinks(sinkCtx, cfg, log)
 	if err != nil {
