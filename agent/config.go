@@ -103,6 +103,8 @@ type Config struct {
 	Notice NoticeConfig `yaml:"notice"`
 	Fleet  FleetConfig  `yaml:"fleet"`
 	Syslog SyslogConfig `yaml:"syslog"`
+	// FileSink appends events to a file of JSON lines.
+	FileSink FileSinkConfig `yaml:"file"`
 }
 
 // LogConfig is the log file and its rotation.
@@ -128,6 +130,19 @@ type FleetConfig struct {
 	ClientKey  string `yaml:"client_key"`
 	CAFile     string `yaml:"ca_file"`
 	SpoolMaxMB int    `yaml:"spool_max_mb"`
+	// Format of the body: banwatch (the delivery, the default) or ocsf
+	// (an array of OCSF Detection Findings).
+	Format string `yaml:"format"`
+}
+
+// FileSinkConfig is the file sink; an empty path turns it off. The file
+// is rotated with the log's settings (log.max_size_mb, max_backups,
+// max_age_days).
+type FileSinkConfig struct {
+	Path string `yaml:"path"`
+	// Format is banwatch (one event per line, the default) or ocsf (one
+	// OCSF Detection Finding per line).
+	Format string `yaml:"format"`
 }
 
 // SyslogConfig is the syslog destination; an empty address turns it off.
@@ -141,16 +156,17 @@ type SyslogConfig struct {
 // fileConfig is the file's shape: what Config holds as parsed values is
 // held here as written, so the validator can tell "absent" from "zero".
 type fileConfig struct {
-	Interval     *string      `yaml:"interval"`
-	Jitter       *float64     `yaml:"jitter"`
-	Policy       string       `yaml:"policy"`
-	Jurisdiction string       `yaml:"jurisdiction"`
-	StateDir     string       `yaml:"state_dir"`
-	Root         string       `yaml:"root"`
-	Log          LogConfig    `yaml:"log"`
-	Notice       NoticeConfig `yaml:"notice"`
-	Fleet        FleetConfig  `yaml:"fleet"`
-	Syslog       SyslogConfig `yaml:"syslog"`
+	Interval     *string        `yaml:"interval"`
+	Jitter       *float64       `yaml:"jitter"`
+	Policy       string         `yaml:"policy"`
+	Jurisdiction string         `yaml:"jurisdiction"`
+	StateDir     string         `yaml:"state_dir"`
+	Root         string         `yaml:"root"`
+	Log          LogConfig      `yaml:"log"`
+	Notice       NoticeConfig   `yaml:"notice"`
+	Fleet        FleetConfig    `yaml:"fleet"`
+	Syslog       SyslogConfig   `yaml:"syslog"`
+	FileSink     FileSinkConfig `yaml:"file"`
 }
 
 // DefaultConfig is the configuration when there is no file, for goos.
@@ -178,6 +194,12 @@ func (c *Config) fillDefaults() {
 	}
 	if c.Syslog.Address != "" && c.Syslog.Format == "" {
 		c.Syslog.Format = "rfc5424"
+	}
+	if c.Fleet.URL != "" && c.Fleet.Format == "" {
+		c.Fleet.Format = FormatBanwatch
+	}
+	if c.FileSink.Path != "" && c.FileSink.Format == "" {
+		c.FileSink.Format = FormatBanwatch
 	}
 }
 
@@ -347,7 +369,7 @@ func (v *configValidator) config(fc *fileConfig, goos string) *Config {
 		Interval: DefaultInterval, Jitter: DefaultJitter,
 		Policy: v.path(fc.Policy), Jurisdiction: strings.ToUpper(fc.Jurisdiction),
 		StateDir: v.path(fc.StateDir), Root: v.path(fc.Root),
-		Log: fc.Log, Notice: fc.Notice, Fleet: fc.Fleet, Syslog: fc.Syslog,
+		Log: fc.Log, Notice: fc.Notice, Fleet: fc.Fleet, Syslog: fc.Syslog, FileSink: fc.FileSink,
 	}
 	if fc.Interval != nil {
 		d, err := time.ParseDuration(*fc.Interval)
@@ -394,6 +416,7 @@ func (v *configValidator) config(fc *fileConfig, goos string) *Config {
 	v.nonNegative("log.max_age_days", c.Log.MaxAgeDays)
 	v.fleet(&c.Fleet)
 	v.syslog(&c.Syslog)
+	v.fileSink(&c.FileSink, c)
 	c.fillDefaults()
 	return c
 }
@@ -409,7 +432,8 @@ func (v *configValidator) fleet(f *FleetConfig) {
 	v.nonNegative("fleet.spool_max_mb", f.SpoolMaxMB)
 	if f.URL == "" {
 		for path, set := range map[string]bool{"fleet.token": f.Token != "", "fleet.token_file": f.TokenFile != "",
-			"fleet.client_cert": f.ClientCert != "", "fleet.client_key": f.ClientKey != "", "fleet.ca_file": f.CAFile != ""} {
+			"fleet.client_cert": f.ClientCert != "", "fleet.client_key": f.ClientKey != "", "fleet.ca_file": f.CAFile != "",
+			"fleet.format": f.Format != ""} {
 			if set {
 				v.errorf(path, "is set but fleet.url is not")
 			}
@@ -429,6 +453,9 @@ func (v *configValidator) fleet(f *FleetConfig) {
 	default:
 		v.errorf("fleet.url", "must be an https URL, got scheme %q", u.Scheme)
 	}
+	if !ValidFormat(f.Format) {
+		v.errorf("fleet.format", "must be %s or %s, got %q", FormatBanwatch, FormatOCSF, f.Format)
+	}
 	if f.Token != "" && f.TokenFile != "" {
 		v.errorf("fleet.token_file", "set token or token_file, not both")
 	}
@@ -443,6 +470,32 @@ func (v *configValidator) fleet(f *FleetConfig) {
 		if _, err := os.Stat(file); err != nil {
 			v.errorf(path, "cannot read %s: %v", file, errors.Unwrap(err))
 		}
+	}
+}
+
+// fileSink checks the file sink, which is on when the config has a file
+// key. c is the config with its state directory set.
+func (v *configValidator) fileSink(f *FileSinkConfig, c *Config) {
+	n := mappingValue(v.root, "file")
+	if n == nil || (n.Kind != yaml.MappingNode && n.Tag != "!!null") {
+		return // absent, or a wrong type the decoder reported
+	}
+	if !ValidFormat(f.Format) {
+		v.errorf("file.format", "must be %s or %s, got %q", FormatBanwatch, FormatOCSF, f.Format)
+	}
+	if f.Path == "" {
+		v.errorf("file.path", "must be set: the file the events are appended to")
+		return
+	}
+	f.Path = v.path(f.Path)
+	logFile := c.Log.File
+	if logFile == "" {
+		logFile = filepath.Join(c.StateDir, "banwatch.log")
+	}
+	if filepath.Clean(f.Path) == filepath.Clean(logFile) {
+		v.errorf("file.path", "must not be the log file %s", logFile)
+	} else if fi, err := os.Stat(f.Path); err == nil && fi.IsDir() {
+		v.errorf("file.path", "is a directory: %s", f.Path)
 	}
 }
 

@@ -100,6 +100,16 @@ func TestConfigProblems(t *testing.T) {
 			[]string{`4: fleet.token_file: set token or token_file, not both`, `4: fleet.token_file: cannot read`}},
 		{"fleet cert without key", "fleet:\n  url: https://f.example/\n  client_cert: c.pem\n",
 			[]string{`3: fleet.client_cert: client_cert and client_key go together`, `3: fleet.client_cert: cannot read`}},
+		{"fleet format", "fleet:\n  url: https://f.example/\n  format: cef\n", []string{`3: fleet.format: must be banwatch or ocsf, got "cef"`}},
+		{"fleet format without url", "fleet:\n  format: ocsf\n", []string{`2: fleet.format: is set but fleet.url is not`}},
+		{"file format", "file:\n  path: events.jsonl\n  format: OCSF\n", []string{`3: file.format: must be banwatch or ocsf, got "OCSF"`}},
+		{"file without path", "interval: 1h\nfile:\n  format: ocsf\n", []string{`3: file.path: must be set`}},
+		{"file empty path", "file:\n  path: ''\n", []string{`2: file.path: must be set`}},
+		{"file key empty", "interval: 1h\nfile:\n", []string{`2: file.path: must be set`}},
+		{"file not a mapping", "file: events.jsonl\n", []string{`1: file: expected a mapping, got a string`}},
+		{"file is the log", "state_dir: s\nfile:\n  path: s/banwatch.log\n", []string{`3: file.path: must not be the log file`}},
+		{"file is a directory", "file:\n  path: .\n", []string{`2: file.path: is a directory`}},
+		{"file unknown key", "file:\n  path: e.jsonl\n  max_size_mb: 5\n", []string{`3: file.max_size_mb: unknown key`}},
 		{"syslog scheme", "syslog:\n  address: host:514\n", []string{`2: syslog.address: must be udp://host:port`}},
 		{"syslog no port", "syslog:\n  address: udp://host\n", []string{`2: syslog.address: must be udp://host:port`}},
 		{"syslog format", "syslog:\n  address: udp://127.0.0.1:514\n  format: json\n", []string{`3: syslog.format: must be rfc5424 or cef`}},
@@ -157,5 +167,33 @@ func TestConfigRedaction(t *testing.T) {
 	}
 	if !strings.Contains(c.String(), "token: '[redacted]'") || !strings.Contains(c.String(), "interval: 1h0m0s") {
 		t.Errorf("String() is not the redacted effective config:\n%s", c.String())
+	}
+}
+
+func TestConfigSinkFormats(t *testing.T) {
+	file := writeConfig(t, `fleet:
+  url: https://fleet.example.com/v1/reports
+  format: ocsf
+file:
+  path: out/events.jsonl
+`)
+	c, err := LoadConfigFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Fleet.Format != FormatOCSF || c.FileSink.Format != FormatBanwatch ||
+		c.FileSink.Path != filepath.Join(filepath.Dir(file), "out", "events.jsonl") {
+		t.Errorf("fleet %+v file %+v", c.Fleet, c.FileSink)
+	}
+	if !strings.Contains(c.String(), "format: ocsf") || !strings.Contains(c.String(), "path: "+c.FileSink.Path) {
+		t.Errorf("String():\n%s", c.String())
+	}
+	d := DefaultConfig("linux")
+	if d.FileSink.Path != "" || d.Fleet.Format != "" {
+		t.Errorf("defaults turn sinks on: %+v %+v", d.FileSink, d.Fleet)
+	}
+	plain, err := ParseConfig([]byte("fleet:\n  url: https://f.example/\n"), "p.yaml", "linux")
+	if err != nil || plain.Fleet.Format != FormatBanwatch {
+		t.Errorf("fleet format default: %+v, %v", plain, err)
 	}
 }

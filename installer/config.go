@@ -56,11 +56,17 @@ func DefaultConfigYAML(goos, stateDir string) string {
 	w("#   client_key: /path/to/client.key")
 	w("#   ca_file: /path/to/ca.pem")
 	w("#   spool_max_mb: %d", d.Fleet.SpoolMaxMB)
+	w("#   format: banwatch                # or ocsf: OCSF Detection Findings (class 2004)")
 	w("")
 	w("# Findings and heartbeats to syslog: udp://, tcp:// or tls://host:port.")
 	w("# syslog:")
 	w("#   address: tls://siem.example.com:6514")
 	w("#   format: rfc5424                 # or cef")
+	w("")
+	w("# Events appended to a file as JSON lines, rotated like the log.")
+	w("# file:")
+	w("#   path: %s", yamlQuote(joinPath(goos, stateDir, "events.jsonl")))
+	w("#   format: banwatch                # or ocsf: one Detection Finding per line")
 	return b.String()
 }
 

@@ -8,6 +8,12 @@
 // other than 408 and 429, or a TLS failure) stays at the head of the
 // spool, retried with backoff, and Status says it is refused, because it
 // takes a configuration change (token, CA, URL) to get past it.
+//
+// The body is the delivery itself (Format banwatch, the default) or, with
+// Format ocsf, a JSON array of OCSF Detection Findings made from it when
+// it is sent (agent.OCSFFindings: one per new, changed or resolved event;
+// a heartbeat restates the open findings). The spool always holds the
+// delivery, so the format can change while deliveries wait.
 package fleet
 
 import (
@@ -58,6 +64,9 @@ type Config struct {
 	CAFile string
 	// Timeout of one request (DefaultTimeout when zero).
 	Timeout time.Duration
+	// Format of the body: agent.FormatBanwatch ("" too) or
+	// agent.FormatOCSF.
+	Format string
 }
 
 // String describes the configuration with the token redacted.
@@ -66,8 +75,8 @@ func (c Config) String() string {
 	if c.Token != "" {
 		tok = "[redacted]"
 	}
-	return fmt.Sprintf("fleet{url=%s token=%s client_cert=%s client_key=%s ca_file=%s timeout=%s}",
-		c.URL, tok, c.ClientCert, c.ClientKey, c.CAFile, c.Timeout)
+	return fmt.Sprintf("fleet{url=%s token=%s client_cert=%s client_key=%s ca_file=%s timeout=%s format=%s}",
+		c.URL, tok, c.ClientCert, c.ClientKey, c.CAFile, c.Timeout, c.Format)
 }
 
 // GoString is String, so that %#v does not print the token either.
@@ -137,6 +146,9 @@ func New(cfg Config, sp *spool.Spool, o Options) (*Sender, error) {
 	}
 	if sp == nil {
 		return nil, errors.New("fleet: no spool")
+	}
+	if !agent.ValidFormat(cfg.Format) {
+		return nil, fmt.Errorf("fleet: format must be %s or %s, got %q", agent.FormatBanwatch, agent.FormatOCSF, cfg.Format)
 	}
 	s := &Sender{
 		cfg: cfg, spool: sp, client: o.Client, log: o.Logger,
@@ -342,7 +354,11 @@ func (s *Sender) backoff(failures int) time.Duration {
 func (s *Sender) post(ctx context.Context, d *agent.Delivery) (retryAfter time.Duration, refused bool, err error) {
 	var body bytes.Buffer
 	zw := gzip.NewWriter(&body)
-	if err := json.NewEncoder(zw).Encode(d); err != nil {
+	var payload any = d
+	if s.cfg.Format == agent.FormatOCSF {
+		payload = agent.OCSFFindings(d)
+	}
+	if err := json.NewEncoder(zw).Encode(payload); err != nil {
 		return 0, true, fmt.Errorf("encode delivery %s: %w", d.Key, err)
 	}
 	if err := zw.Close(); err != nil {

@@ -22,7 +22,8 @@ const spoolFile = "spool.db"
 
 // networkSinks opens the sinks the config asks for beyond the log: the
 // local notice, the fleet HTTP sink (with its spool and its sender
-// running until ctx ends) and syslog. stop waits for the sender and closes what was opened.
+// running until ctx ends), syslog and the file sink. stop waits for the
+// sender and closes what was opened.
 func networkSinks(ctx context.Context, cfg *agent.Config, log *zap.Logger) (sinks []agent.Sink, depth func() int, stop func(), err error) {
 	var closers []func()
 	var wg sync.WaitGroup
@@ -63,6 +64,16 @@ func networkSinks(ctx context.Context, cfg *agent.Config, log *zap.Logger) (sink
 		closers = append(closers, func() { _ = s.Close() })
 		sinks = append(sinks, s)
 	}
+	if cfg.FileSink.Path != "" {
+		// rotated with the log's size, backups and age
+		f, closer, err := agent.OpenFileSink(cfg.FileSink.Path, cfg.FileSink.Format, cfg.Log)
+		if err != nil {
+			stop()
+			return nil, nil, func() {}, err
+		}
+		closers = append(closers, func() { _ = closer.Close() })
+		sinks = append(sinks, f)
+	}
 	return sinks, depth, stop, nil
 }
 
@@ -81,6 +92,7 @@ func openFleet(cfg *agent.Config, log *zap.Logger) (*fleet.Sender, *spool.Spool,
 	}
 	sender, err := fleet.New(fleet.Config{
 		URL: cfg.Fleet.URL, Token: token, ClientCert: cfg.Fleet.ClientCert, ClientKey: cfg.Fleet.ClientKey, CAFile: cfg.Fleet.CAFile,
+		Format: cfg.Fleet.Format,
 	}, sp, fleet.Options{Logger: log.Named("fleet")})
 	if err != nil {
 		_ = sp.Close()
