@@ -56,9 +56,15 @@ type Agent struct {
 	// SpoolDepth, if set, reports how many deliveries a queueing sink
 	// holds; it goes into the status file.
 	SpoolDepth func() int
+	// RequestPoll, if set, is how often the agent looks between scans for
+	// a scan-now request file in StateDir (RequestPollInterval in
+	// "banwatch run"): one os.Stat through Clock, no busy loop. Zero
+	// never looks.
+	RequestPoll time.Duration
 
-	once    sync.Once
-	trigger chan struct{}
+	once         sync.Once
+	trigger      chan struct{}
+	requestStuck bool // the request file could not be removed; logged once
 
 	mu     sync.Mutex // guards status
 	status Status
@@ -121,6 +127,11 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.Log.Info("agent started", zap.Duration("interval", a.Interval), zap.Float64("jitter", a.Jitter),
 		zap.String("state_dir", a.StateDir), zap.Int("sinks", len(a.Sinks)))
 	for {
+		if a.RequestPoll > 0 {
+			// This scan answers a request made before it starts, whether
+			// a SIGHUP or the poll brought it here.
+			a.takeRequest()
+		}
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
@@ -141,12 +152,34 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 		wait := a.NextWait()
 		a.writeStatus(func(s *Status) { s.NextScan = a.Clock.Now().Add(wait) })
+		if !a.wait(ctx, wait) {
+			return nil
+		}
+	}
+}
+
+// wait waits for the next scan: wait passing, a Trigger, or (with
+// RequestPoll) a request file. It returns false when ctx is cancelled.
+func (a *Agent) wait(ctx context.Context, wait time.Duration) bool {
+	due := a.Clock.After(wait)
+	for {
+		var poll <-chan time.Time
+		if a.RequestPoll > 0 {
+			poll = a.Clock.After(a.RequestPoll)
+		}
 		select {
 		case <-ctx.Done():
-			return nil
-		case <-a.Clock.After(wait):
+			return false
+		case <-due:
+			return true
 		case <-a.trigger:
-			a.Log.Info("scan requested")
+			a.Log.Info("scan requested", zap.String("by", "trigger"))
+			return true
+		case <-poll:
+			if r, ok := a.takeRequest(); ok {
+				a.Log.Info("scan requested", zap.String("by", "request file"), zap.Int("requester_pid", r.PID))
+				return true
+			}
 		}
 	}
 }

@@ -42,6 +42,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdVersion(args[1:], stdout, stderr)
 	case "run":
 		return cmdRunService(ctx, args[1:], stdout, stderr)
+	case "scan-now":
+		return cmdScanNow(args[1:], stdout, stderr)
 	case "status":
 		return cmdStatus(args[1:], time.Now(), stdout, stderr)
 	case "config":
@@ -71,6 +73,9 @@ Usage:
                 [--probe-updates]
   banwatch policy show|check [FILE]
   banwatch run [--config FILE]           run the agent in the foreground (SIGHUP: scan now)
+  banwatch scan-now [--config FILE | --state-dir DIR] [--wait 2m]
+                                         ask the running agent for a scan now and print
+                                         its result (exit 0 clean, 1 findings, 3 no answer)
   banwatch status [--json] [--config FILE | --state-dir DIR]
   banwatch config check|show [FILE]
   banwatch install [--config FILE] [--no-start]

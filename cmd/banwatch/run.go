@@ -17,9 +17,11 @@ import (
 )
 
 // cmdRun runs "run": the agent in the foreground until SIGINT or SIGTERM
-// (ctx), scanning at start, every interval and on SIGHUP. Exit 0 after a
-// graceful stop, 2 for a usage or configuration error.
-func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+// (ctx), scanning at start, every interval, on SIGHUP and on a scan-now
+// request file. svcLog, when the agent runs under a service manager, also
+// gets its errors and alerts (the Windows Event Log, syslog). Exit 0
+// after a graceful stop, 2 for a usage or configuration error.
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, svcLog agent.ServiceLogger) int {
 	fs := flag.NewFlagSet("banwatch run", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	configFile := fs.String("config", "", "agent config `FILE` (default: "+agent.DefaultConfigPath(runtime.GOOS)+", else built-in defaults)")
@@ -51,7 +53,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	// The agent's own messages go to the log file (JSON) and to stderr,
 	// which the service manager keeps. The config is logged redacted.
 	console := zapcore.NewCore(zapcore.NewConsoleEncoder(agent.LogEncoderConfig()), zapcore.AddSync(stderr), zapcore.InfoLevel)
-	log := zap.New(zapcore.NewTee(agent.NewFileLogger(logFile, zapcore.InfoLevel).Core(), console)).Named("agent")
+	cores := []zapcore.Core{agent.NewFileLogger(logFile, zapcore.InfoLevel).Core(), console}
+	if svcLog != nil {
+		cores = append(cores, agent.NewServiceLogCore(svcLog))
+	}
+	log := zap.New(zapcore.NewTee(cores...)).Named("agent")
 	defer func() { _ = log.Sync() }()
 	log.Info("config", zap.String("file", cfg.File), zap.String("effective", cfg.String()))
 
@@ -64,13 +70,17 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer func() { stopSinks(); closeSinks() }()
 	sinks := append([]agent.Sink{agent.NewLogSink(logFile)}, more...)
+	if svcLog != nil {
+		// Alerts go to the service log only: the log sink has them in the file.
+		sinks = append(sinks, &agent.AlertSink{Log: zap.New(agent.NewServiceLogCore(svcLog)).Named("agent")})
+	}
 
 	a := &agent.Agent{
 		Scan: func(ctx context.Context) (*scan.Report, error) {
 			return scan.Run(ctx, scan.Options{Root: cfg.Root, Policy: pol, Jurisdiction: cfg.Jurisdiction, Log: log.Named("scan")})
 		},
 		Sinks: sinks, StateDir: cfg.StateDir, Interval: cfg.Interval, Jitter: cfg.Jitter, Log: log,
-		SpoolDepth: depth,
+		SpoolDepth: depth, RequestPoll: agent.RequestPollInterval,
 	}
 	stopTrigger := notifyTrigger(a.Trigger)
 	defer stopTrigger()

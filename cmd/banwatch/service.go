@@ -12,6 +12,7 @@ import (
 
 	"github.com/kardianos/service"
 
+	"github.com/banwatch/banwatch/agent"
 	"github.com/banwatch/banwatch/installer"
 )
 
@@ -175,21 +176,50 @@ func parseServiceFlags(fs *flag.FlagSet, args []string, synopsis string, stdout,
 // after 30 s ("the service did not respond"): kardianos/service's Run
 // does that, and its stop cancels the agent. Everywhere else, and from
 // a console, it is cmdRun; systemd and launchd stop it with SIGTERM.
+//
+// Under a service manager (not interactive) the agent's errors and alerts
+// also go to kardianos/service's logger: the Windows Event Log (its
+// source is registered at install), syslog elsewhere. Where that logger
+// cannot be had (no syslog socket), the agent runs without it and says
+// so on stderr.
 func cmdRunService(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if runtime.GOOS != "windows" || service.Interactive() {
-		return cmdRun(ctx, args, stdout, stderr)
+	if service.Interactive() {
+		return cmdRun(ctx, args, stdout, stderr, nil)
+	}
+	if runtime.GOOS != "windows" {
+		return cmdRun(ctx, args, stdout, stderr, serviceLogger(nil, stderr))
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	p := &scmProgram{run: func() int { return cmdRun(ctx, args, stdout, stderr) }, cancel: cancel, done: make(chan int, 1), stopping: make(chan struct{})}
+	p := &scmProgram{cancel: cancel, done: make(chan int, 1), stopping: make(chan struct{})}
 	s, err := service.New(p, &service.Config{Name: installer.Name})
 	if err != nil {
 		return usageError(stderr, "run", "service: %v", err)
 	}
+	svcLog := serviceLogger(s, stderr)
+	p.run = func() int { return cmdRun(ctx, args, stdout, stderr, svcLog) }
 	if err := s.Run(); err != nil {
 		return usageError(stderr, "run", "service: %v", err)
 	}
 	return p.code
+}
+
+// serviceLogger is the service manager's logger of s (of a service named
+// banwatch when s is nil), or nil when there is none.
+func serviceLogger(s service.Service, stderr io.Writer) agent.ServiceLogger {
+	if s == nil {
+		var err error
+		if s, err = service.New(&scmProgram{}, &service.Config{Name: installer.Name}); err != nil {
+			fmt.Fprintf(stderr, "banwatch run: no service logger: %v\n", err)
+			return nil
+		}
+	}
+	l, err := s.Logger(nil)
+	if err != nil {
+		fmt.Fprintf(stderr, "banwatch run: no service logger: %v\n", err)
+		return nil
+	}
+	return l
 }
 
 // scmProgram runs the agent for kardianos/service.
