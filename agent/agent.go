@@ -1,8 +1,8 @@
 // Package agent runs banwatch as a service: it scans at start and on an
 // interval, compares each scan with the last (new, changed and resolved
 // findings, and a daily heartbeat), and hands what changed to its sinks:
-// the log, a notice for the person at the machine, and the fleet
-// (HTTP, syslog). Reports that cannot be delivered wait in an on-disk
+// the log, a notice for the person at the machine, a JSON file, and the
+// fleet (HTTP, syslog). Reports that cannot be delivered wait in an on-disk
 // spool.
 package agent
 
