@@ -15,9 +15,9 @@ import (
 // now: "banwatch scan-now" writes it, and the agent removes it when it
 // starts a scan. It is the on-demand path on every OS; on Unix a SIGHUP
 // comes with it so the scan starts at once rather than at the next poll.
-// On Windows it is the only one: kardianos/service hands a program only
-// Start and Stop, so a custom service control (128-255) cannot reach the
-// agent through it.
+// On Windows "banwatch scan-now" first sends the service its user-defined
+// control 128, which calls Agent.Trigger, and writes the file only when
+// that fails.
 const RequestFile = "scan-now.request"
 
 // RequestPollInterval is how often "banwatch run" looks for the request

@@ -26,9 +26,9 @@ const scanNowPoll = 200 * time.Millisecond
 // waits for its result. The request is a file, state_dir/scan-now.request,
 // which the agent looks for every 2 s between scans; on Unix a SIGHUP to
 // the agent's pid (from status.json) makes it start at once. On Windows
-// the file is the only path: kardianos/service gives the agent Start and
-// Stop, not the custom service controls (128-255) an SCM request would
-// need. Exit 0 clean, 1 findings, 3 the agent did not answer within
+// it first sends the service its user-defined control scanControl (128),
+// and writes the file only when that fails (the service not running, or
+// not an elevated prompt); it says on stderr which it did. Exit 0 clean, 1 findings, 3 the agent did not answer within
 // --wait (not running) or its scan failed, 2 usage or configuration
 // error, or the request cannot be written (writing the state directory
 // takes root or Administrator).
@@ -67,14 +67,26 @@ func cmdScanNow(args []string, stdout, stderr io.Writer) int {
 	}
 
 	req := agent.ScanRequest{PID: os.Getpid(), RequestedAt: time.Now()}
-	if err := agent.WriteScanRequest(dir, req); err != nil {
-		hint := ""
-		if errors.Is(err, fs.ErrPermission) {
-			hint = " (writing the agent's state directory needs root or Administrator)"
+	// On Windows the service control comes first; the request file is the
+	// fallback (no service, not running, not elevated).
+	signalled := runtime.GOOS == "windows" && askService() == nil
+	if !signalled {
+		if err := agent.WriteScanRequest(dir, req); err != nil {
+			hint := ""
+			if errors.Is(err, fs.ErrPermission) {
+				hint = " (writing the agent's state directory needs root or Administrator)"
+			}
+			return usageError(stderr, "scan-now", "cannot write the scan request: %v%s", err, hint)
 		}
-		return usageError(stderr, "scan-now", "cannot write the scan request: %v%s", err, hint)
+		signalled = signalAgent(dir)
 	}
-	signalled := signalAgent(dir)
+	if runtime.GOOS == "windows" {
+		if signalled {
+			fmt.Fprintln(stderr, "banwatch scan-now: asked the service")
+		} else {
+			fmt.Fprintln(stderr, "banwatch scan-now: left a request in "+filepath.Join(dir, agent.RequestFile))
+		}
+	}
 	if *wait == 0 {
 		how := "the agent takes it within a few seconds"
 		if signalled {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"runtime"
-	"time"
 
 	"github.com/kardianos/service"
 
@@ -173,9 +172,11 @@ func parseServiceFlags(fs *flag.FlagSet, args []string, synopsis string, stdout,
 
 // cmdRunService runs "run". Started by the Windows service control
 // manager, the agent has to answer its controls, or the SCM kills it
-// after 30 s ("the service did not respond"): kardianos/service's Run
-// does that, and its stop cancels the agent. Everywhere else, and from
-// a console, it is cmdRun; systemd and launchd stop it with SIGTERM.
+// after 30 s ("the service did not respond"): runSCM (service_windows.go)
+// does that with golang.org/x/sys/windows/svc; its Stop cancels the agent
+// and its user-defined control scanControl (128) asks for a scan.
+// Everywhere else, and from a console, it is cmdRun; systemd and launchd
+// stop it with SIGTERM.
 //
 // Under a service manager (not interactive) the agent's errors and alerts
 // also go to kardianos/service's logger: the Windows Event Log (its
@@ -189,19 +190,7 @@ func cmdRunService(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if runtime.GOOS != "windows" {
 		return cmdRun(ctx, args, stdout, stderr, serviceLogger(nil, stderr))
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	p := &scmProgram{cancel: cancel, done: make(chan int, 1), stopping: make(chan struct{})}
-	s, err := service.New(p, &service.Config{Name: installer.Name})
-	if err != nil {
-		return usageError(stderr, "run", "service: %v", err)
-	}
-	svcLog := serviceLogger(s, stderr)
-	p.run = func() int { return cmdRun(ctx, args, stdout, stderr, svcLog) }
-	if err := s.Run(); err != nil {
-		return usageError(stderr, "run", "service: %v", err)
-	}
-	return p.code
+	return runSCM(ctx, args, stdout, stderr)
 }
 
 // serviceLogger is the service manager's logger of s (of a service named
@@ -222,40 +211,9 @@ func serviceLogger(s service.Service, stderr io.Writer) agent.ServiceLogger {
 	return l
 }
 
-// scmProgram runs the agent for kardianos/service.
-type scmProgram struct {
-	run      func() int
-	cancel   context.CancelFunc
-	done     chan int
-	stopping chan struct{}
-	code     int
-}
+// scmProgram is the program of the kardianos/service object made for its
+// logger; the agent does not run through kardianos/service's Run.
+type scmProgram struct{}
 
-func (p *scmProgram) Start(service.Service) error {
-	go func() {
-		code := p.run()
-		select {
-		case <-p.stopping:
-			p.done <- code
-		default:
-			// The agent ended on its own: a failure, whatever its code.
-			// Exiting lets the SCM's recovery actions restart it.
-			if code == exitOK {
-				code = exitServiceFailed
-			}
-			os.Exit(code)
-		}
-	}()
-	return nil
-}
-
-func (p *scmProgram) Stop(service.Service) error {
-	close(p.stopping)
-	p.cancel()
-	select {
-	case p.code = <-p.done:
-	case <-time.After(10 * time.Second):
-		p.code = exitServiceFailed
-	}
-	return nil
-}
+func (*scmProgram) Start(service.Service) error { return nil }
+func (*scmProgram) Stop(service.Service) error  { return nil }
