@@ -37,7 +37,7 @@ func WriteScanRequest(dir string, r ScanRequest) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(dir, RequestFile), append(data, '\n'))
+	return WriteFileAtomic(filepath.Join(dir, RequestFile), append(data, '\n'), 0o644)
 }
 
 // takeRequest removes the request file if there is one and says whether

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -70,7 +71,7 @@ func (s *State) Save(dir string) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(dir, StateFile), append(data, '\n'))
+	return WriteFileAtomic(filepath.Join(dir, StateFile), append(data, '\n'), 0o644)
 }
 
 // list returns the remembered findings in id order.
@@ -189,10 +190,11 @@ func Fingerprint(f policy.Finding) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// writeFileAtomic writes a file so that a reader (or a crash) sees the
-// old content or the new, never a part: a temporary file in the same
-// directory, synced, renamed over the target, and the directory synced.
-func writeFileAtomic(name string, data []byte) error {
+// WriteFileAtomic writes a file so that a reader (or a crash) sees the
+// old content or the new, never a mix: a synced temporary file beside it,
+// renamed over it, and the folder synced where the OS allows. The state,
+// status, request and notice files and the installer's config use it.
+func WriteFileAtomic(name string, data []byte, perm os.FileMode) error {
 	dir := filepath.Dir(name)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(name)+".*.tmp")
 	if err != nil {
@@ -203,14 +205,15 @@ func writeFileAtomic(name string, data []byte) error {
 		tmp.Close()
 		return err
 	}
+	if err := tmp.Chmod(perm); err != nil && runtime.GOOS != "windows" {
+		tmp.Close()
+		return err
+	}
 	if err := tmp.Sync(); err != nil {
 		tmp.Close()
 		return err
 	}
 	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
 		return err
 	}
 	if err := os.Rename(tmp.Name(), name); err != nil {

@@ -66,7 +66,7 @@ func (s *Status) write(dir string) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(dir, StatusFile), append(data, '\n'))
+	return WriteFileAtomic(filepath.Join(dir, StatusFile), append(data, '\n'), 0o644)
 }
 
 // Check turns the status into the exit code of "banwatch status" at now,

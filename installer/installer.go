@@ -222,7 +222,7 @@ func (in *Installer) installSystemd(unit string, opt InstallOptions) error {
 	if err := os.MkdirAll(in.UnitDir, 0o755); err != nil {
 		return err
 	}
-	if err := writeFileAtomic(in.UnitPath(), []byte(unit), 0o644); err != nil {
+	if err := agent.WriteFileAtomic(in.UnitPath(), []byte(unit), 0o644); err != nil {
 		return fmt.Errorf("unit: %w", err)
 	}
 	in.say("unit: %s", in.UnitPath())
@@ -262,7 +262,7 @@ func (in *Installer) ensureConfig() (*agent.Config, error) {
 			return nil, fmt.Errorf("config directory: %w", err)
 		}
 		// 0600: the config may later hold a fleet token.
-		if err := writeFileAtomic(in.ConfigPath, []byte(DefaultConfigYAML(in.GOOS, in.StateDir)), 0o600); err != nil {
+		if err := agent.WriteFileAtomic(in.ConfigPath, []byte(DefaultConfigYAML(in.GOOS, in.StateDir)), 0o600); err != nil {
 			return nil, fmt.Errorf("config: %w", err)
 		}
 		in.say("config: %s (default, written)", in.ConfigPath)
@@ -435,35 +435,8 @@ func copyBinary(src, dst string) error {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return fmt.Errorf("binary: %w", err)
 	}
-	if err := writeFileAtomic(dst, data, 0o755); err != nil {
+	if err := agent.WriteFileAtomic(dst, data, 0o755); err != nil {
 		return fmt.Errorf("binary: %w", err)
 	}
 	return nil
-}
-
-// writeFileAtomic writes data to a temporary file beside file, syncs it
-// and renames it into place.
-func writeFileAtomic(file string, data []byte, perm os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // after a successful rename there is nothing to remove
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(perm); err != nil && runtime.GOOS != "windows" {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, file)
 }

@@ -196,40 +196,7 @@ func (s *Sink) save(shown map[string]time.Time) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(s.file, append(data, '\n'))
-}
-
-// writeFileAtomic writes name so that a reader or a crash sees the old
-// content or the new: a synced temporary file renamed over it.
-func writeFileAtomic(name string, data []byte) error {
-	dir := filepath.Dir(name)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(name)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // fails harmlessly after the rename
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), name); err != nil {
-		return err
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync() // Windows refuses; its renames are durable anyway
-		d.Close()
-	}
-	return nil
+	return agent.WriteFileAtomic(s.file, append(data, '\n'), 0o644)
 }
 
 var _ agent.Sink = (*Sink)(nil)
