@@ -39,22 +39,7 @@ func TestOfflineMacImages(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.image, func(t *testing.T) {
 			r := offline(t, filepath.Join(macImages, tt.image))
-			if g, w := got(r), wants(tt.want...); !slices.Equal(g, w) {
-				t.Errorf("findings:\n got  %q\n want %q", g, w)
-			}
-			if r.Host.OS != "darwin" || r.Host.Hostname != tt.hostname || r.Host.Platform != tt.platform {
-				t.Errorf("host = %+v, want darwin %q %q", r.Host, tt.hostname, tt.platform)
-			}
-			if len(r.Errors) != 0 {
-				t.Errorf("errors: %v", r.Errors)
-			}
-			for product, evs := range tt.evidence {
-				for _, e := range evs {
-					if !hasEvidence(r, product, e) {
-						t.Errorf("%s findings lack evidence %q", product, e)
-					}
-				}
-			}
+			checkImage(t, r, imageWant{"darwin", tt.hostname, tt.platform, tt.want, tt.evidence})
 		})
 	}
 }

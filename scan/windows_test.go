@@ -76,22 +76,7 @@ func TestOfflineWindowsImages(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.image, func(t *testing.T) {
 			r := offline(t, filepath.Join(windowsImages, tt.image))
-			if g, w := got(r), wants(tt.want...); !slices.Equal(g, w) {
-				t.Errorf("findings:\n got  %q\n want %q", g, w)
-			}
-			if r.Host.OS != "windows" || r.Host.Hostname != tt.hostname || r.Host.Platform != tt.platform {
-				t.Errorf("host = %+v, want windows %q %q", r.Host, tt.hostname, tt.platform)
-			}
-			if len(r.Errors) != 0 {
-				t.Errorf("errors: %v", r.Errors)
-			}
-			for product, evs := range tt.evidence {
-				for _, e := range evs {
-					if !hasEvidence(r, product, e) {
-						t.Errorf("%s findings lack evidence %q", product, e)
-					}
-				}
-			}
+			checkImage(t, r, imageWant{"windows", tt.hostname, tt.platform, tt.want, tt.evidence})
 		})
 	}
 }
@@ -210,5 +195,35 @@ func TestWindowsRegistryOnlyImage(t *testing.T) {
 	}
 	if g, w := got(offline(t, root)), got(full); !slices.Equal(g, w) {
 		t.Errorf("registry-only findings:\n got  %q\n want %q", g, w)
+	}
+}
+
+// imageWant is what the scan of an offline image must report.
+type imageWant struct {
+	os, hostname, platform string
+	findings               []want
+	// evidence a product's findings must carry: product -> "type name"
+	evidence map[string][]string
+}
+
+// checkImage checks a report of an offline image: its findings exactly,
+// its host, no errors, and the evidence named.
+func checkImage(t *testing.T, r *Report, w imageWant) {
+	t.Helper()
+	if g, want := got(r), wants(w.findings...); !slices.Equal(g, want) {
+		t.Errorf("findings:\n got  %q\n want %q", g, want)
+	}
+	if r.Host.OS != w.os || r.Host.Hostname != w.hostname || r.Host.Platform != w.platform {
+		t.Errorf("host = %+v, want %s %q %q", r.Host, w.os, w.hostname, w.platform)
+	}
+	if len(r.Errors) != 0 {
+		t.Errorf("errors: %v", r.Errors)
+	}
+	for product, evs := range w.evidence {
+		for _, e := range evs {
+			if !hasEvidence(r, product, e) {
+				t.Errorf("%s findings lack evidence %q", product, e)
+			}
+		}
 	}
 }
