@@ -218,27 +218,9 @@ func (c *Config) String() string {
 	return string(out)
 }
 
-// Problem is one thing wrong in a config file.
-type Problem struct {
-	File  string
-	Line  int
-	Field string // "fleet.url"; may be empty
-	Msg   string
-}
-
-func (p Problem) String() string {
-	var b strings.Builder
-	b.WriteString(p.File)
-	if p.Line > 0 {
-		fmt.Fprintf(&b, ":%d", p.Line)
-	}
-	b.WriteString(": ")
-	if p.Field != "" {
-		b.WriteString(p.Field + ": ")
-	}
-	b.WriteString(p.Msg)
-	return b.String()
-}
+// Problem is one thing wrong in a config file, reported as the policy
+// checker reports its problems: file:line: field: message.
+type Problem = policy.Problem
 
 // ConfigError is an invalid config: every problem, in file order.
 type ConfigError struct{ Problems []Problem }
