@@ -513,7 +513,6 @@ func (v *configValidator) syslog(s *SyslogConfig) {
 }
 
 var (
-	yamlLineRe    = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
 	yamlUnknownRe = regexp.MustCompile(`^field (\S+) not found in type \S+$`)
 	yamlTypeRe    = regexp.MustCompile(`^cannot unmarshal !!(\w+) .*into (\S+)$`)
 )
@@ -522,20 +521,9 @@ var (
 // with the field found from the line where root is known. Values are not
 // quoted back: a mistyped secret must not show up in the output.
 func yamlProblems(file string, root *yaml.Node, err error) []Problem {
-	var msgs []string
-	var te *yaml.TypeError
-	if errors.As(err, &te) {
-		msgs = te.Errors
-	} else {
-		msgs = []string{err.Error()}
-	}
-	out := make([]Problem, 0, len(msgs))
-	for _, m := range msgs {
-		p := Problem{File: file, Msg: strings.TrimPrefix(m, "yaml: ")}
-		if g := yamlLineRe.FindStringSubmatch(m); g != nil {
-			p.Line, _ = strconv.Atoi(g[1])
-			p.Msg = g[2]
-		}
+	out := policy.SplitYAMLError(file, err)
+	for i := range out {
+		p := &out[i]
 		if g := yamlUnknownRe.FindStringSubmatch(p.Msg); g != nil {
 			p.Field = keyPath(root, p.Line, g[1], "")
 			p.Msg = "unknown key"
@@ -546,7 +534,6 @@ func yamlProblems(file string, root *yaml.Node, err error) []Problem {
 			p.Field = keyPath(root, p.Line, "", "")
 			p.Msg = fmt.Sprintf("expected %s, got a %s", typeWord(g[2]), tagWord(g[1]))
 		}
-		out = append(out, p)
 	}
 	return out
 }

@@ -201,8 +201,10 @@ var (
 	yamlUnmarshal = regexp.MustCompile(`^cannot unmarshal !!(\w+) (.*)into (\S+)$`)
 )
 
-// yamlProblems turns a yaml error, which may hold many, into problems.
-func yamlProblems(file string, err error) []Problem {
+// SplitYAMLError turns an error of go.yaml.in/yaml/v3, which may hold
+// many, into problems with their lines and yaml's own messages, for the
+// caller to reword (the agent's config loader does too).
+func SplitYAMLError(file string, err error) []Problem {
 	var msgs []string
 	var te *yaml.TypeError
 	if errors.As(err, &te) {
@@ -217,12 +219,21 @@ func yamlProblems(file string, err error) []Problem {
 			p.Line, _ = strconv.Atoi(g[1])
 			p.Msg = g[2]
 		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// yamlProblems turns a yaml error into problems worded for policy authors.
+func yamlProblems(file string, err error) []Problem {
+	out := SplitYAMLError(file, err)
+	for i := range out {
+		p := &out[i]
 		if g := yamlUnknown.FindStringSubmatch(p.Msg); g != nil {
 			p.Msg = fmt.Sprintf("unknown key %q", g[1])
 		} else if g := yamlUnmarshal.FindStringSubmatch(p.Msg); g != nil {
 			p.Msg = fmt.Sprintf("expected %s, got a %s %s", goTypeWord(g[3]), yamlTypeWord(g[1]), strings.TrimSpace(g[2]))
 		}
-		out = append(out, p)
 	}
 	return out
 }
