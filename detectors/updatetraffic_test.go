@@ -171,7 +171,10 @@ func localUnicastIPv4(t *testing.T) string {
 func TestUpdateTrafficLiveSockets(t *testing.T) {
 	vendorLn := listen(t, net.JoinHostPort(localUnicastIPv4(t), "0"))
 	managedLn := listen(t, "127.0.0.1:0")
-	pid, exe := startConnector(t, vendorLn.Addr().String(), managedLn.Addr().String())
+	// A local proxy the update host resolves to (a loopback answer).
+	loopLn := listen(t, "127.0.0.1:0")
+	pid, exe := startConnector(t, vendorLn.Addr().String(), managedLn.Addr().String(), loopLn.Addr().String())
+	_, loopPort := splitAddr(t, loopLn.Addr())
 	vendorIP, vendorPort := splitAddr(t, vendorLn.Addr())
 	_, managedPort := splitAddr(t, managedLn.Addr())
 	const host = "dnl-07.geo.kaspersky.com"
@@ -184,6 +187,7 @@ func TestUpdateTrafficLiveSockets(t *testing.T) {
 		itemName string
 		remote   string
 		reason   string
+		sinkhole string
 	}{
 		{name: "vendor", answers: []string{vendorIP}, port: vendorPort, channel: "vendor", itemName: host,
 			remote: net.JoinHostPort(host, vendorPort)},
@@ -194,6 +198,8 @@ func TestUpdateTrafficLiveSockets(t *testing.T) {
 		{name: "hosts file sinkhole bypassed", answers: []string{vendorIP}, hosts: "0.0.0.0 " + host + "\n", port: vendorPort,
 			channel: "vendor", itemName: host, remote: net.JoinHostPort(host, vendorPort),
 			reason: "connected although hosts file maps " + host + " to 0.0.0.0"},
+		{name: "resolves to loopback", answers: []string{"127.0.0.1"}, port: loopPort, channel: "vendor", itemName: host,
+			remote: net.JoinHostPort(host, loopPort), reason: "connected although DNS answers 127.0.0.1 for " + host, sinkhole: "true"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -209,7 +215,7 @@ func TestUpdateTrafficLiveSockets(t *testing.T) {
 			}
 			it := findConnection(t, items, pid, tt.port)
 			want := map[string]string{"remote": tt.remote, "remote_port": tt.port, "status": "ESTABLISHED",
-				"channel": tt.channel, "blocked": "false", "reason": tt.reason}
+				"channel": tt.channel, "blocked": "false", "reason": tt.reason, "sinkhole": tt.sinkhole}
 			checkConnection(t, it, tt.itemName, exe, want)
 		})
 	}
