@@ -76,9 +76,9 @@ func macDataVolume(root fs.FS) bool {
 func IdentifyHost(ctx context.Context, root fs.FS, live HostSource) (Host, error) {
 	var h Host
 	var errs []error
-	windows := lookupFold(root, windowsMarker)
+	windows := winreg.LookupFold(root, windowsMarker)
 	if windows == "" {
-		windows = lookupFold(root, windowsSystemHive)
+		windows = winreg.LookupFold(root, windowsSystemHive)
 	}
 	switch {
 	case windows != "":
@@ -208,6 +208,3 @@ func fileExists(root fs.FS, name string) bool {
 	_, err := fs.Stat(root, name)
 	return err == nil
 }
-
-// lookupFold: see winreg.LookupFold.
-func lookupFold(root fs.FS, name string) string { return winreg.LookupFold(root, name) }

@@ -88,7 +88,8 @@ func (c *Compiled) group(items []detectors.Item) []*group {
 	}
 	for vi := range c.policy.Vendors {
 		if len(loose[vi]) > 0 {
-			c.vendorGroup(gs, vi).items = append(c.vendorGroup(gs, vi).items, loose[vi]...)
+			g := c.vendorGroup(gs, vi)
+			g.items = append(g.items, loose[vi]...)
 		}
 	}
 	// Connections go last, when every process is in its product.
